@@ -1,0 +1,3 @@
+from carebridge.cli import app
+
+app()

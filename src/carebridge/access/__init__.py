@@ -1,0 +1,1 @@
+"""Who may read or write which patient data: registration, grants, consent, break-the-glass."""

@@ -1,0 +1,66 @@
+"""create_app: the one place where everything is wired."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import carebridge
+from carebridge.config import Settings, get_settings
+from carebridge.db import make_engine, make_sessionmaker
+from carebridge.kit.blobs import LocalBlobStore
+from carebridge.web import errors
+from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def _routers() -> list:
+    from carebridge.access import api as access_api
+    from carebridge.access import pages as access_pages
+    from carebridge.audit import api as audit_api
+    from carebridge.audit import pages as audit_pages
+    from carebridge.auth import api as auth_api
+    from carebridge.auth import pages as auth_pages
+    from carebridge.network import api as network_api
+    from carebridge.network import pages as network_pages
+    from carebridge.notifications import pages as notification_pages
+    from carebridge.records import api as records_api
+    from carebridge.records import pages as records_pages
+    from carebridge.web import pages as shell_pages
+
+    return [
+        shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
+        access_pages.router, audit_pages.router, notification_pages.router,
+        auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
+    ]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.require_secret()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="CareBridge", version=carebridge.__version__, lifespan=lifespan,
+                  docs_url="/docs", openapi_url="/api/v1/openapi.json")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.blobs = LocalBlobStore(settings.blob_dir)
+    errors.install(app)
+    for router in _routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

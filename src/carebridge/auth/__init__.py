@@ -1,0 +1,1 @@
+"""Who is calling: users, per-facility roles, sessions, API tokens, passwords, second factor."""

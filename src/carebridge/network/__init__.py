@@ -1,0 +1,1 @@
+"""The tiered network: facilities, hub links, departments, services offered, practitioners, rosters."""

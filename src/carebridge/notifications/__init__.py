@@ -1,0 +1,1 @@
+"""In-app notifications (channels and the durable outbox come with the consultation work)."""

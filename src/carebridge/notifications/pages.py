@@ -1,0 +1,25 @@
+"""The caller's own notifications."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from carebridge.notifications import service
+from carebridge.web.deps import CurrentPrincipal, Db
+from carebridge.web.routing import router as make_router
+from carebridge.web.templating import render
+
+router = make_router(include_in_schema=False)
+
+
+@router.get("/notifications")
+async def notifications_page(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
+    items = await service.list_notifications(db, principal, limit=100)
+    return render(request, "notifications/list.html", {"items": items})
+
+
+@router.post("/notifications/read")
+async def mark_read(db: Db, principal: CurrentPrincipal) -> Response:
+    await service.mark_all_read(db, principal)
+    return RedirectResponse("/notifications", status_code=303)

@@ -1,0 +1,1 @@
+"""The shell shared by every page: layout, templating, i18n, request dependencies, static assets."""
