@@ -57,7 +57,7 @@ async def engine(request):  # noqa: ANN001, ANN201
         url = f"sqlite+aiosqlite:///{_TMP / 'test.db'}"
         (_TMP / "test.db").unlink(missing_ok=True)
         eng = make_engine(url)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
     yield eng
     await eng.dispose()
 

@@ -34,7 +34,7 @@ def upgrade_database() -> None:
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.database_url), "head")
+    command.upgrade(alembic_config(settings.database_url), "heads")
 
 
 @db_app.command("upgrade")

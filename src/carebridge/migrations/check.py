@@ -18,7 +18,7 @@ from carebridge.migrations import alembic_config
 def schema_differences() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "check.db"
-        command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "head")
+        command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "heads")
         engine = create_engine(f"sqlite:///{path}")
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
