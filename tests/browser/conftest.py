@@ -71,8 +71,9 @@ async def live_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
     env = {**os.environ, "CAREBRIDGE_DATABASE_URL": url, "CAREBRIDGE_DATA_DIR": str(tmp),
            "CAREBRIDGE_BLOB_DIR": str(tmp / "blobs")}
     log = (tmp / "server.log").open("w")
+    # A blocking Popen is fine here: it runs once per session, before any test.
     process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1",
-                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     base_url = f"http://127.0.0.1:{port}"
     _wait_until_up(base_url, process, tmp / "server.log")
     yield LiveServer(base_url, world, process)
