@@ -72,8 +72,8 @@ async def live_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
            "CAREBRIDGE_BLOB_DIR": str(tmp / "blobs")}
     log = (tmp / "server.log").open("w")
     # A blocking Popen is fine here: it runs once per session, before any test.
-    process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1",
-                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1",  # noqa: ASYNC220
+                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     _wait_until_up(base_url, process, tmp / "server.log")
     yield LiveServer(base_url, world, process)
