@@ -10,8 +10,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from carebridge.config import get_settings
 from carebridge.errors import InvalidInput
+from carebridge.kit.i18n import N_
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+MIN_DISTINCT_CHARACTERS = 5
 
 
 @lru_cache
@@ -24,11 +27,17 @@ def hasher() -> PasswordHasher:
     return _hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, *, username: str = "") -> None:
+    """Length is what makes a password hard to guess; the other rules catch the obvious picks."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", details={"field": "password"}
-        )
+        raise InvalidInput(N_("password must be at least 10 characters"), details={"field": "password"})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(N_("password must be at most 256 characters"), details={"field": "password"})
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        raise InvalidInput(N_("password is too simple: use more different characters"),
+                           details={"field": "password"})
+    if len(username.strip()) >= 4 and username.strip().lower() in password.lower():
+        raise InvalidInput(N_("password must not contain the username"), details={"field": "password"})
 
 
 async def hash_password(password: str) -> str:
