@@ -1,0 +1,1 @@
+"""The demo network: a deterministic, fictional, bilingual regional network with patients and records."""
