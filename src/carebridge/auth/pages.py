@@ -162,7 +162,7 @@ async def enrol_confirm(request: Request, db: Db, principal: PendingPrincipal,
         return render(request, "auth/recovery_codes.html", context)
     token, fresh = await service.complete_sign_in(db, pending, user, ip=principal.ip)
     # The page is drawn for the new session: its forms must carry the new session's CSRF token.
-    request.state.web_session = fresh
+    request.state.web_session = service.SessionRef.of(fresh)
     response = render(request, "auth/recovery_codes.html", context)
     set_session_cookie(response, token)
     return response

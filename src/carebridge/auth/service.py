@@ -111,6 +111,21 @@ async def needs_second_factor(session: AsyncSession, user: User) -> bool:
     return user.totp_enabled or await second_factor_required(session, user)
 
 
+@dataclass(frozen=True)
+class SessionRef:
+    """What a request keeps of its web session. A plain value, not the ORM row: a rolled-back
+    transaction expires ORM rows, and the error page drawn after it still needs the CSRF token."""
+
+    id: int
+    user_id: int
+    csrf_token: str
+    mfa_verified: bool
+
+    @classmethod
+    def of(cls, row: WebSession) -> SessionRef:
+        return cls(row.id, row.user_id, row.csrf_token, row.mfa_verified)
+
+
 @dataclass
 class SignIn:
     user: User
@@ -153,12 +168,11 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, ip: st
     return SignIn(user, token, web_session, pending)
 
 
-async def complete_sign_in(session: AsyncSession, pending: WebSession, user: User, *,
+async def complete_sign_in(session: AsyncSession, pending: WebSession | SessionRef, user: User, *,
                            ip: str) -> tuple[str, WebSession]:
     """After the second factor: the half-signed-in session ends and a fresh one (new cookie value)
     starts, so a session id seen before the second factor is worth nothing after it."""
-    if pending.ended_at is None:
-        pending.ended_at = utcnow()
+    await end_session(session, pending)
     return await start_session(session, user, ip=ip, mfa_verified=True)
 
 
@@ -214,8 +228,9 @@ async def resolve_session(session: AsyncSession, token: str) -> tuple[WebSession
     return (row[0], row[1]) if row else None
 
 
-async def end_session(session: AsyncSession, web_session: WebSession) -> None:
-    web_session.ended_at = utcnow()
+async def end_session(session: AsyncSession, web_session: WebSession | SessionRef) -> None:
+    await session.execute(update(WebSession).where(WebSession.id == web_session.id, WebSession.ended_at.is_(None))
+                          .values(ended_at=utcnow()).execution_options(synchronize_session=False))
 
 
 async def end_sessions(session: AsyncSession, user_id: int, *, keep_id: int | None = None) -> int:

@@ -62,7 +62,7 @@ async def resolve_caller(request: Request, db: AsyncSession, *, allow_pending: b
             web_session, user = found
             if request.method not in SAFE_METHODS:
                 await _check_csrf(request, web_session.csrf_token)
-            request.state.web_session = web_session
+            request.state.web_session = auth.SessionRef.of(web_session)
             if web_session.mfa_verified or allow_pending:
                 principal = await auth.load_principal(db, user, via="session", ip=client_ip(request))
     request.state.principal = principal
