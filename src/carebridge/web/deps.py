@@ -12,6 +12,7 @@ from carebridge.auth import service as auth
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
 from carebridge.errors import Forbidden, NotAuthenticated
+from carebridge.kit.i18n import N_
 
 SESSION_COOKIE = "cb_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -33,7 +34,7 @@ def client_ip(request: Request) -> str:
 async def _from_bearer(request: Request, db: AsyncSession, secret: str) -> Principal:
     user = await auth.resolve_api_token(db, secret)
     if user is None:
-        raise NotAuthenticated("API token is invalid, expired or revoked", code="bad_token")
+        raise NotAuthenticated(N_("API token is invalid, expired or revoked"), code="bad_token")
     return await auth.load_principal(db, user, via="token", ip=client_ip(request))
 
 
@@ -44,7 +45,7 @@ async def _check_csrf(request: Request, expected: str) -> None:
     ):
         supplied = (await request.form()).get(CSRF_FIELD)
     if not supplied or not hmac.compare_digest(str(supplied), expected):
-        raise Forbidden("the form has expired or did not come from this site; reload and try again",
+        raise Forbidden(N_("the form has expired or did not come from this site; reload and try again"),
                         code="csrf_failed")
 
 
@@ -78,8 +79,8 @@ async def require_principal(request: Request, db: Db) -> Principal:
     if principal is None:
         pending = getattr(request.state, "web_session", None)
         if pending is not None and not pending.mfa_verified:
-            raise NotAuthenticated("second factor required", code="second_factor_required")
-        raise NotAuthenticated("sign in required")
+            raise NotAuthenticated(N_("second factor required"), code="second_factor_required")
+        raise NotAuthenticated(N_("sign in required"))
     return principal
 
 
@@ -87,7 +88,7 @@ async def require_pending_principal(request: Request, db: Db) -> Principal:
     """For the second-factor step itself: password checked, TOTP not yet."""
     principal = await resolve_caller(request, db, allow_pending=True)
     if principal is None:
-        raise NotAuthenticated("sign in required")
+        raise NotAuthenticated(N_("sign in required"))
     return principal
 
 
@@ -97,9 +98,9 @@ MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 def require_any_role(principal: Principal, *roles: Role) -> None:
     if not any(principal.has_role(role) for role in roles):
-        raise Forbidden("your role does not allow this")
+        raise Forbidden(N_("your role does not allow this"))
 
 
 def require_clinician(principal: Principal) -> None:
     if not principal.is_clinician:
-        raise Forbidden("only clinical staff can do this")
+        raise Forbidden(N_("only clinical staff can do this"))
