@@ -5,11 +5,15 @@ A clinician may read a patient when (a) the patient is registered at one of the 
 facilities, (b) consent to network sharing is in force and an active grant covers the clinician or
 their facility, or (c) the clinician broke the glass for this patient within the last hours.
 A patient reads only their own record. Administrators manage, they do not read records.
+
+Consent lives here too because it is part of the decision; grants and break-the-glass, which
+*create* access, live in `grants.py` and `emergency.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, exists, or_, select
@@ -17,13 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import AccessGrant, BreakGlass, Consent, ConsentStatus, Purpose
 from carebridge.audit import service as audit
+from carebridge.auth.models import User
 from carebridge.auth.principal import Principal
-from carebridge.errors import NotFound
+from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
-from carebridge.records.models import Patient, PatientRegistration, RecordEntry
+from carebridge.kit.i18n import N_
+from carebridge.network.models import Facility
+from carebridge.records.models import EntryKind, Patient, PatientRegistration, RecordEntry
 
 READ, WRITE = "read", "write"
 WRITE_BASES = frozenset({"registration", "break_glass"})
+ENTRY_KINDS = frozenset(k.value for k in EntryKind)
+NOTE_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -59,18 +68,36 @@ async def access_patient(
     resource_type: str = "Patient",
     resource_id: str | int | None = None,
 ) -> PatientAccess:
-    patient = await _current_patient(session, patient_id)
-    decided = await _decide(session, principal, patient, str(purpose)) if patient else None
-    if decided is None or (mode == WRITE and decided.basis not in WRITE_BASES):
-        audit.append_even_if_rolled_back(session, audit.Entry(
-            action=action, outcome="denied", actor=principal.actor(), patient_id=patient_id,
-            resource_type=resource_type, resource_id=resource_id or patient_id, purpose=str(purpose)))
-        raise NotFound("patient not found")
+    decided = await _authorise(session, principal, patient_id, purpose=str(purpose), action=action,
+                               mode=mode, resource_type=resource_type, resource_id=resource_id)
     await audit.append(session, audit.Entry(
-        action=action, outcome="allowed", actor=principal.actor(decided.facility_id), patient_id=patient.id,
-        resource_type=resource_type, resource_id=resource_id or patient.id, purpose=decided.purpose,
+        action=action, outcome="allowed", actor=principal.actor(decided.facility_id),
+        patient_id=decided.patient.id, resource_type=resource_type,
+        resource_id=resource_id or decided.patient.id, purpose=decided.purpose,
         detail={"basis": decided.basis, **({"break_glass": True} if decided.basis == "break_glass" else {})}))
     return decided
+
+
+async def _authorise(session: AsyncSession, principal: Principal, patient_id: int, *, purpose: str,
+                     action: str, mode: str, resource_type: str,
+                     resource_id: str | int | None = None) -> PatientAccess:
+    """The decision without the 'allowed' row, for use cases that write a richer row themselves.
+    A refusal is always written down, even though the request's transaction rolls back."""
+    patient = await _current_patient(session, patient_id)
+    decided = await _decide(session, principal, patient, purpose) if patient else None
+    if decided is None or (mode == WRITE and decided.basis not in WRITE_BASES):
+        record_denial(session, principal, patient_id, action=action, resource_type=resource_type,
+                      resource_id=resource_id, purpose=purpose)
+        raise NotFound(N_("patient not found"))
+    return decided
+
+
+def record_denial(session: AsyncSession, principal: Principal, patient_id: int | None, *, action: str,
+                  resource_type: str = "Patient", resource_id: str | int | None = None, purpose: str = "",
+                  facility_id: int | None = None) -> None:
+    audit.append_even_if_rolled_back(session, audit.Entry(
+        action=action, outcome="denied", actor=principal.actor(facility_id), patient_id=patient_id,
+        resource_type=resource_type, resource_id=resource_id or patient_id or "", purpose=purpose))
 
 
 async def _current_patient(session: AsyncSession, patient_id: int) -> Patient | None:
@@ -90,7 +117,8 @@ async def _decide(session: AsyncSession, principal: Principal, patient: Patient,
     if not clinical:
         return None
     home = await session.scalar(select(PatientRegistration.facility_id).where(
-        PatientRegistration.patient_id == patient.id, PatientRegistration.facility_id.in_(clinical)).limit(1))
+        PatientRegistration.patient_id == patient.id, PatientRegistration.facility_id.in_(clinical))
+        .order_by(PatientRegistration.facility_id).limit(1))
     if home is not None:
         return PatientAccess(patient, "registration", purpose, home)
     glass = await active_break_glass(session, principal, patient.id)
@@ -105,7 +133,8 @@ async def _decide_by_grants(
     consent = await current_consent(session, patient.id)
     if consent is None or consent.status != ConsentStatus.granted:
         return None
-    grants = (await session.scalars(active_grants_for(principal).where(AccessGrant.patient_id == patient.id))).all()
+    grants = (await session.scalars(active_grants_for(principal).where(AccessGrant.patient_id == patient.id)
+                                    .order_by(AccessGrant.id))).all()
     if not grants:
         return None
     scope_all = any(g.scope_all for g in grants)
@@ -115,9 +144,20 @@ async def _decide_by_grants(
         allowed = frozenset(consent.scope_kinds)
         kinds = allowed if scope_all else kinds & allowed
         scope_all = False
+        entry_ids = await _entries_of_kinds(session, entry_ids, allowed)
+    if not scope_all and not kinds and not entry_ids:
+        return None
     facility = next((g.grantee_facility_id for g in grants if g.grantee_facility_id), None)
     return PatientAccess(patient, "grant", grants[0].purpose or purpose,
                          facility or min(principal.clinical_facility_ids), scope_all, kinds, entry_ids)
+
+
+async def _entries_of_kinds(session: AsyncSession, entry_ids: frozenset[int], kinds: frozenset[str]) -> frozenset[int]:
+    """A grant naming single entries must not open an entry whose kind the consent leaves out."""
+    if not entry_ids:
+        return entry_ids
+    return frozenset((await session.scalars(select(RecordEntry.id).where(
+        RecordEntry.id.in_(entry_ids), RecordEntry.kind.in_(kinds)))).all())
 
 
 def active_grants_for(principal: Principal, now: dt.datetime | None = None) -> Select[tuple[AccessGrant]]:
@@ -156,3 +196,97 @@ def visible_patients_clause(principal: Principal):  # noqa: ANN201 - a SQLAlchem
     glass = exists().where(BreakGlass.patient_id == Patient.id, BreakGlass.user_id == principal.user_id,
                            BreakGlass.expires_at > now)
     return or_(registered, granted, glass)
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    consent: Consent
+    recorded_by: str
+    facility: str
+    facility_en: str
+
+
+@dataclass(frozen=True)
+class ConsentHistory:
+    access: PatientAccess
+    records: list[ConsentRecord]
+
+    @property
+    def current(self) -> Consent | None:
+        return self.records[0].consent if self.records else None
+
+
+def check_scope_kinds(kinds: Iterable[str]) -> list[str]:
+    chosen = sorted({str(k) for k in kinds})
+    unknown = [k for k in chosen if k not in ENTRY_KINDS]
+    if unknown:
+        raise InvalidInput(N_("unknown record kind"), details={"field": "scope_kinds", "unknown": unknown,
+                                                                "allowed": sorted(ENTRY_KINDS)})
+    return chosen
+
+
+def _check_consent_input(status: str, scope_all: bool, scope_kinds: Iterable[str], note: str) -> tuple[str, list[str]]:
+    if status not in {s.value for s in ConsentStatus}:
+        raise InvalidInput(N_("consent status must be granted, refused or revoked"), details={"field": "status"})
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(N_("note is too long"), details={"field": "note", "max": NOTE_MAX})
+    kinds = check_scope_kinds(scope_kinds)
+    if status == ConsentStatus.granted and not scope_all and not kinds:
+        raise InvalidInput(N_("choose what may be shared: everything or at least one kind of record"),
+                           details={"field": "scope_kinds"})
+    return status, kinds
+
+
+async def record_consent(session: AsyncSession, principal: Principal, patient_id: int, *, status: str,
+                         scope_all: bool = True, scope_kinds: Iterable[str] = (), note: str = "") -> Consent:
+    """A new row every time: the newest is in force and the history stays readable."""
+    note = note.strip()
+    status, kinds = _check_consent_input(str(status), scope_all, scope_kinds, note)
+    patient, facility_id, basis = await _consent_author(session, principal, patient_id)
+    current = await current_consent(session, patient.id)
+    if status == ConsentStatus.revoked and (current is None or current.status != ConsentStatus.granted):
+        raise Conflict(N_("there is no granted consent to revoke"))
+    scope_all = scope_all or status != ConsentStatus.granted
+    consent = Consent(patient_id=patient.id, status=status, scope_all=scope_all,
+                      scope_kinds=[] if scope_all else kinds, recorded_by_id=principal.user_id,
+                      facility_id=facility_id, note=note, recorded_at=utcnow())
+    session.add(consent)
+    await session.flush()
+    await audit.append(session, audit.Entry(
+        action="consent", outcome="success", actor=principal.actor(facility_id), patient_id=patient.id,
+        resource_type="Consent", resource_id=consent.id,
+        purpose=Purpose.patient_self.value if basis == "self" else Purpose.administration.value,
+        detail={"basis": basis, "status": status, "scope_all": scope_all, "scope_kinds": consent.scope_kinds}))
+    return consent
+
+
+async def _consent_author(session: AsyncSession, principal: Principal,
+                          patient_id: int) -> tuple[Patient, int | None, str]:
+    """The patient themselves, or staff of a facility where they are registered: break-the-glass
+    opens a record in an emergency, it does not let a stranger decide what the patient shares."""
+    if principal.patient_id is not None:
+        patient = await _current_patient(session, patient_id)
+        if patient is not None and patient.id == principal.patient_id:
+            return patient, None, "self"
+    decided = await _authorise(session, principal, patient_id, purpose=Purpose.administration.value,
+                               action="consent", mode=WRITE, resource_type="Consent")
+    if decided.basis != "registration":
+        record_denial(session, principal, decided.patient.id, action="consent", resource_type="Consent",
+                      facility_id=decided.facility_id)
+        raise Forbidden(N_("consent is recorded by the patient or at a facility where they are registered"))
+    return decided.patient, decided.facility_id, decided.basis
+
+
+async def consent_history(session: AsyncSession, principal: Principal, patient_id: int) -> ConsentHistory:
+    access = await access_patient(session, principal, patient_id, purpose=Purpose.administration,
+                                  resource_type="Consent")
+    rows = await session.execute(
+        select(Consent, User.display_name, Facility.name, Facility.name_en)
+        .join(User, User.id == Consent.recorded_by_id)
+        .outerjoin(Facility, Facility.id == Consent.facility_id)
+        .where(Consent.patient_id == access.patient.id)
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc()))
+    return ConsentHistory(access, [ConsentRecord(c, who, fac or "", fac_en or "") for c, who, fac, fac_en in rows])
