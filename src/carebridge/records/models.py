@@ -32,7 +32,12 @@ class EntryKind(StrEnum):
 
 class Patient(Base):
     __tablename__ = "patients"
-    __table_args__ = (Index("ix_patients_name_birth", "name", "birth_date"),)
+    __table_args__ = (
+        Index("ix_patients_name_birth", "name", "birth_date"),
+        # Name-prefix search pages through (name, id). On PostgreSQL migration 0002_records builds
+        # it on `name COLLATE "C"` so a prefix is one contiguous range under any database collation.
+        Index("ix_patients_name_id", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     national_id: Mapped[str | None] = mapped_column(String(18), index=True)
@@ -62,6 +67,8 @@ class PatientRegistration(Base):
     __table_args__ = (
         UniqueConstraint("facility_id", "mrn"),
         UniqueConstraint("patient_id", "facility_id"),
+        # Search by record number without knowing the facility that issued it.
+        Index("ix_patient_registrations_mrn", "mrn"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
