@@ -5,7 +5,6 @@ Revises: 0001
 """
 from alembic import op
 
-
 revision = "0002_records"
 down_revision = "0001"
 branch_labels = None
