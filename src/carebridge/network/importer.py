@@ -289,7 +289,9 @@ def parse_row(raw: RawRow) -> tuple[ImportRow | None, list[Problem]]:
 def _field_message(error: dict[str, Any]) -> str:
     location = ".".join(str(p) for p in error.get("loc", ()))
     message = error.get("msg", "")
-    if error.get("type") == "extra_forbidden":
+    if error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+        message = str(error["ctx"]["error"])  # without pydantic's "Value error, " prefix
+    elif error.get("type") == "extra_forbidden":
         message = _("unknown field")
     elif error.get("type") == "enum" and location == "tier":
         message = _("unknown tier; use one of %(tiers)s") % {"tiers": ", ".join(t.value for t in Tier)}
@@ -325,11 +327,15 @@ async def load_known(session: AsyncSession, rows: list[ImportRow]) -> Known:
                  dict(departments.all()), {u for (u,) in users})
 
 
-def check_rows(parsed: list[tuple[RawRow, ImportRow]], known: Known) -> list[Problem]:
+def check_rows(parsed: list[tuple[RawRow, ImportRow]], known: Known, unchecked: set[str]) -> list[Problem]:
+    """Problems between rows and with the database. `unchecked` are codes of rows that already have
+    problems of their own: rows naming them as hubs are not blamed a second time."""
     problems: list[Problem] = []
     first_line: dict[str, int] = {}
     first_admin: dict[str, int] = {}
-    in_file = {row.code: row.tier for _raw, row in parsed}
+    in_file: dict[str, Tier] = {}
+    for _raw, row in parsed:
+        in_file.setdefault(row.code, row.tier)  # a repeated code is reported; the first one counts
     for raw, row in parsed:
         def add(message: str, raw: RawRow = raw) -> None:
             problems.append(Problem(raw.line, message, raw.item))
@@ -341,7 +347,7 @@ def check_rows(parsed: list[tuple[RawRow, ImportRow]], known: Known) -> list[Pro
             first_line[row.code] = raw.line
         if row.code in known.facilities:
             add(_("institution code %(code)s is already in use") % {"code": row.code})
-        for message in _hub_problems(row, in_file, known):
+        for message in _hub_problems(row, in_file, known, unchecked):
             add(message)
         for code in row.departments:
             if code not in known.departments:
@@ -361,21 +367,23 @@ def _where(line: int, item: bool) -> str:
     return Problem(line, "", item).where
 
 
-def _hub_problems(row: ImportRow, in_file: dict[str, Tier], known: Known) -> list[str]:
+def _hub_problems(row: ImportRow, in_file: dict[str, Tier], known: Known, unchecked: set[str]) -> list[str]:
     problems, seen = [], set()
     for hub in row.parent_codes:
         if (hub.code, hub.alliance) in seen:
             problems.append(_("hub %(code)s is listed twice") % {"code": hub.code})
             continue
         seen.add((hub.code, hub.alliance))
-        if hub.code in in_file:
-            hub_tier = Tier(in_file[hub.code])
-        elif hub.code in known.facilities:
+        if hub.code in unchecked and hub.code not in known.facilities:
+            continue
+        if hub.code in known.facilities:  # the network's facility, even if a bad row repeats its code
             _id, tier, active = known.facilities[hub.code]
             if not active:
                 problems.append(_("hub %(code)s is inactive") % {"code": hub.code})
                 continue
             hub_tier = Tier(tier)
+        elif hub.code in in_file:
+            hub_tier = in_file[hub.code]
         else:
             problems.append(_("hub %(code)s is neither in this file nor in the network") % {"code": hub.code})
             continue
@@ -397,7 +405,7 @@ async def _insert_facilities(session: AsyncSession, rows: list[ImportRow]) -> di
 
 async def _insert_links(session: AsyncSession, rows: list[ImportRow], ids: dict[str, int], known: Known) -> int:
     links = [{"facility_id": ids[row.code], "alliance": hub.alliance,
-              "hub_id": ids.get(hub.code) or known.facilities[hub.code][0]}
+              "hub_id": known.facilities[hub.code][0] if hub.code in known.facilities else ids[hub.code]}
              for row in rows for hub in row.parent_codes]
     if links:
         await session.execute(insert(FacilityLink), links)
@@ -459,15 +467,17 @@ def write_credentials(path: Path, credentials: list[Credential]) -> None:
 # --- the use case ----------------------------------------------------------------------------
 
 async def validate(session: AsyncSession, raw_rows: list[RawRow]) -> tuple[list[ImportRow], Known]:
-    parsed, problems = [], []
+    parsed, problems, unchecked = [], [], set()
     for raw in raw_rows:
         row, found = parse_row(raw)
         problems += found
         if row is not None:
             parsed.append((raw, row))
+        elif isinstance(raw.values.get("code"), str):
+            unchecked.add(raw.values["code"].strip())
     await ensure_standard_departments(session)
     known = await load_known(session, [row for _raw, row in parsed])
-    problems += check_rows(parsed, known)
+    problems += check_rows(parsed, known, unchecked)
     if problems:
         raise ImportRejected(problems)
     return [row for _raw, row in parsed], known

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from carebridge.network.models import ServiceKind, Tier, Title
 
@@ -17,8 +17,9 @@ DeptCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a
 # GB/T 2260 administrative division codes are digits (6; 9 or 12 for township and village level).
 RegionCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\d{2,12})?$")]
 Language = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
-                                            pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
+# Lower-cased before the pattern is checked (StringConstraints would check the pattern first).
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{0,63}$"),
+                     BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
