@@ -43,17 +43,20 @@ DID = {
     "read:AccessGrant": N_("viewed who has access to your record"),
     "search": N_("found you in a patient search"),
     "search:emergency": N_("looked you up by national ID for emergency access"),
+    "search:duplicate_shown": N_("saw your record as a possible duplicate while registering a patient"),
     "create": N_("added to your record"),
+    "create:Patient": N_("created your record"),
+    "register": N_("registered you at their hospital"),
     "update": N_("changed your record"),
     "void": N_("voided an entry in your record"),
     "export": N_("exported your record"),
     "break_glass": N_("opened your record with emergency access"),
     "consent": N_("recorded your sharing consent"),
-    "grant": N_("gave %(grantee)s access to your record"),
     "revoke": N_("withdrew an access grant to your record"),
     "link": N_("updated your patient identity"),
     "merge": N_("merged a duplicate of your record into it"),
 }
+GAVE = N_("gave %(grantee)s access to your record")
 ACCESSED = N_("accessed your record")
 REFUSED = N_("tried to open your record but was refused")
 PURPOSE = {
@@ -151,7 +154,8 @@ async def _names_for(session: AsyncSession, events: list[AuditEvent]) -> _Names:
 def _who(event: AuditEvent, names: _Names) -> str:
     if event.actor_user_id is None and not event.actor_name:
         return _("The system")
-    who = _(WHO.get(event.actor_role, "%(name)s")) % {"name": event.actor_name}
+    title = WHO.get(event.actor_role)
+    who = _(title) % {"name": event.actor_name} if title else event.actor_name
     facility, specialty = names.facility(event.facility_id), names.specialty(event.actor_user_id)
     if facility and specialty:
         return _("%(who)s (%(specialty)s, %(facility)s)") % {"who": who, "specialty": specialty, "facility": facility}
@@ -167,9 +171,11 @@ def _did(event: AuditEvent, names: _Names) -> str:
     if event.action == "grant":
         grantee = (names.users.get(detail.get("grantee_user_id") or 0)
                    or names.facility(detail.get("grantee_facility_id")) or _("someone"))
-        return _(DID["grant"]) % {"grantee": grantee}
-    key = f"{event.action}:emergency" if detail.get("emergency_lookup") else f"{event.action}:{event.resource_type}"
-    return _(DID.get(key) or DID.get(event.action) or ACCESSED)
+        return _(GAVE) % {"grantee": grantee}
+    key = next((k for k in ("search:emergency" if detail.get("emergency_lookup") else "",
+                            f"{event.action}:{event.outcome}", f"{event.action}:{event.resource_type}",
+                            event.action) if k in DID), None)
+    return _(DID[key]) if key else _(ACCESSED)
 
 
 def describe(event: AuditEvent, names: _Names) -> AccessLogItem:

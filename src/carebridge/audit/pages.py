@@ -25,11 +25,12 @@ FILTER_KEYS = ("patient_id", "actor", "action", "outcome", "facility_id", "since
 ACTIONS = {
     "read": N_("Read"), "search": N_("Search"), "create": N_("Create"), "update": N_("Update"), "void": N_("Void"),
     "export": N_("Export"), "break_glass": N_("Break the glass"), "consent": N_("Consent"), "grant": N_("Grant"),
-    "revoke": N_("Revoke"), "sign_in": N_("Sign-in"),
+    "revoke": N_("Revoke"), "register": N_("Register"), "merge": N_("Merge"), "link": N_("Link"),
+    "sign_in": N_("Sign-in"),
 }
 OUTCOMES = {
     "allowed": N_("Allowed"), "denied": N_("Denied"), "success": N_("Success"), "failure": N_("Failure"),
-    "not_found": N_("Not found"), "locked": N_("Locked out"),
+    "not_found": N_("Not found"), "locked": N_("Locked out"), "duplicate_shown": N_("Duplicate shown"),
 }
 
 
