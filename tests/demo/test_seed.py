@@ -107,7 +107,7 @@ async def test_observations_are_coded_and_chronic_disease_trends_towards_target(
     for patient_id, code, at, value, unit, flag, low, high in rows:
         assert unit == OBSERVATIONS[code].unit
         expected = "H" if high is not None and value > high else "L" if low is not None and value < low else "N"
-        assert flag == (expected if low is not None or high is not None else "")
+        assert flag[:1] == (expected if low is not None or high is not None else "")  # H or HH, L or LL
         series[patient_id, code].append((at, value))
     assert _share_falling(series, "8480-6") > 0.8  # treated hypertension
     assert _share_falling(series, "4548-4") > 0.8  # treated diabetes

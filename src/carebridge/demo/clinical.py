@@ -16,6 +16,7 @@ from carebridge.demo.patients import PatientProfile, patient_rng
 from carebridge.demo.staff import CHINA
 from carebridge.network.models import Tier
 from carebridge.records.codes import CONDITIONS, OBSERVATIONS
+from carebridge.records.entries import interpret
 from carebridge.records.models import (
     Allergy,
     Condition,
@@ -111,15 +112,6 @@ def patient_series(rng: random.Random, p: PatientProfile, age: int) -> dict[str,
         "33762-6": Series(u(900, 2500), u(300, 600), 60, 0),
     }
     return s
-
-
-def interpretation(value: float, low: float | None, high: float | None) -> str:
-    """HL7 v3 ObservationInterpretation: H, L or N against the reference range; blank without one."""
-    if high is not None and value > high:
-        return "H"
-    if low is not None and value < low:
-        return "L"
-    return "N" if low is not None or high is not None else ""
 
 
 @dataclass
@@ -235,7 +227,7 @@ def _add_episodes(rng: random.Random, p: PatientProfile, visits: list[Visit], co
         if any(c in p.conditions for c in ("I25.1", "I48.9", "I50.9")) and v.number % 3 == 0:
             v.procedures.append("ecg")
     if p.showcase:
-        city = staff.by_code[staff.by_code[county.hub].hub]
+        city = staff.by_code[county.hub]
         tele = Visit(visits[-2].at + dt.timedelta(days=3), city, "teleconsultation", "冠心病远程会诊：胸闷复发",
                      "cardiology", staff.cardiologist, number=len(visits), procedures=["ecg"])
         visits.append(tele)
@@ -282,16 +274,17 @@ def _observe(sink: EntrySink, rng: random.Random, p: PatientProfile, v: Visit, e
                      "9279-1": float(rng.randint(22, 28))}.get(loinc, value)
         values[loinc] = value
         sink.add(EntryKind.observation, p.id, v.at + dt.timedelta(minutes=5), v, encounter,
-                 ("LOINC", loinc, code.name), category=code.category, value_num=value, value_text="",
+                 ("LOINC", loinc, code.name_en), category=code.category, value_num=value, value_text="",
                  unit=code.unit, ref_low=code.ref_low, ref_high=code.ref_high,
-                 interpretation=interpretation(value, code.ref_low, code.ref_high))
+                 interpretation=interpret(value, code.ref_low, code.ref_high))
     return values
 
 
 def _condition_and_medication(sink: EntrySink, p: PatientProfile, code: str, v: Visit, encounter: int,
                               status: str) -> None:
-    zh, _ = CONDITIONS[code]
-    sink.add(EntryKind.condition, p.id, v.at + dt.timedelta(minutes=10), v, encounter, ("ICD-10", code, zh),
+    # Coded entries carry the code system's own (English) display, as the records service writes them.
+    sink.add(EntryKind.condition, p.id, v.at + dt.timedelta(minutes=10), v, encounter,
+             ("ICD-10", code, CONDITIONS[code][1]),
              clinical_status=status, verification_status="confirmed",
              note="" if v.acute == code else "既往诊断，纳入慢病随访管理")
     if code in MEDICATIONS:
@@ -362,8 +355,8 @@ def _lab_lines(values: dict[str, float]) -> list[str]:
     out = []
     for loinc, value in values.items():
         code = OBSERVATIONS[loinc]
-        flag = interpretation(value, code.ref_low, code.ref_high)
-        out.append(f"{code.name_en}: {value:g} {code.unit} {'(' + flag + ')' if flag in ('H', 'L') else ''}")
+        flag = interpret(value, code.ref_low, code.ref_high)
+        out.append(f"{code.name_en}: {value:g} {code.unit} {'(' + flag + ')' if flag not in ('', 'N') else ''}")
     return out
 
 

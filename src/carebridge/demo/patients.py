@@ -156,7 +156,7 @@ async def write_patients(bulk: BulkWriter, patients: list[PatientProfile], first
     for p in patients:
         for facility in p.registrations:
             counters[facility.code] = counters.get(facility.code, 0) + 1
-            p.mrns[facility.code] = f"{facility.code.split('-')[0]}{counters[facility.code]:07d}"
+            p.mrns[facility.code] = f"{facility.code.replace('-', '')}{counters[facility.code]:05d}"
             regs.append({"patient_id": p.id, "facility_id": facility.id, "mrn": p.mrns[facility.code],
                          "registered_at": first_seen[p.index]})
     for row, rid in zip(regs, await bulk.ids(PatientRegistration.__table__, len(regs)), strict=True):
