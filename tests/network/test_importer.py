@@ -206,3 +206,14 @@ def test_cli_rejects_a_bad_file_naming_every_line(tmp_path):
 
 def test_problem_reads_as_where_and_what():
     assert str(importer.Problem(7, "x")).endswith(": x")
+
+
+async def test_an_unwritable_credentials_file_imports_nothing(db, net, tmp_path):
+    source = tmp_path / "good.csv"
+    source.write_text(GOOD_CSV)
+    before = await _count(db, Facility)
+    with pytest.raises(ImportRejected) as caught:
+        async with db.begin_nested():
+            await import_facilities_file(db, source, tmp_path / "no-such-dir" / "creds.csv")
+    assert "no-such-dir" in caught.value.problems[0].message
+    assert await _count(db, Facility) == before

@@ -29,7 +29,7 @@ require_mfa                true/false, yes/no, 1/0 (empty: false): staff must us
 departments                department codes separated by ';' (JSON: a list), from the department list
                            (the standard list is added first if missing)
 admin_username             optional: creates one facility_admin user for this facility
-admin_name                 that admin's display name (default: the facility's name + " admin")
+admin_name                 that admin's display name (default: the facility's name + "管理员")
 admin_email                that admin's e-mail
 
 Administrators and passwords
@@ -86,7 +86,7 @@ COLUMNS = ("code", "name", "name_en", "tier", "parent_codes", "province_code", "
            "admin_username", "admin_name", "admin_email")
 REQUIRED = ("code", "name", "tier")
 LIST_COLUMNS = ("parent_codes", "departments")
-ONE_TIME_COST = (1, 19456)  # argon2id (time cost, memory KiB) for random one-time passwords
+ONE_TIME_COST = (1, 8192)  # argon2id (time cost, memory KiB) for random one-time passwords
 CHUNK = 500  # ids per IN (...) lookup
 
 
@@ -100,6 +100,8 @@ class Problem:
 
     @property
     def where(self) -> str:
+        if self.line == 0:  # about the import as a whole, not a place in the file
+            return _("the file")
         return (_("item %(n)s") if self.item else _("line %(n)s")) % {"n": self.line}
 
     def __str__(self) -> str:
@@ -441,7 +443,7 @@ async def _insert_admins(session: AsyncSession, rows: list[ImportRow], ids: dict
         return []
     passwords = [secrets.token_urlsafe(15) for _row in admins] if issue_passwords else []
     hashes = await hash_one_time_passwords(passwords) if issue_passwords else [None] * len(admins)
-    users = [{"username": row.admin_username, "display_name": row.admin_name or f"{row.name} admin",
+    users = [{"username": row.admin_username, "display_name": row.admin_name or f"{row.name}管理员",
               "email": row.admin_email, "phone": "", "password_hash": digest, "is_active": True,
               "failed_logins": 0, "totp_enabled": False}
              for row, digest in zip(admins, hashes, strict=True)]
@@ -499,7 +501,11 @@ async def import_facilities(
     report.credentials = await _insert_admins(session, rows, ids, issue_passwords or credentials_out is not None)
     if credentials_out is not None:
         # Written inside the transaction: if the file cannot be written, nothing is imported.
-        write_credentials(credentials_out, report.credentials)
+        try:
+            write_credentials(credentials_out, report.credentials)
+        except OSError as exc:
+            raise ImportRejected([Problem(0, _("cannot write the credentials file %(file)s: %(error)s")
+                                          % {"file": credentials_out, "error": exc.strerror})]) from exc
         report.credentials_file = credentials_out
     report.seconds = round(time.perf_counter() - started, 2)
     await _audit(session, principal, report, filename)

@@ -163,6 +163,7 @@ async def _practitioner_page(request: Request, db: Db, principal: CurrentPrincip
         "departments": await service.list_departments(db), "admin_facilities": await _admin_facilities(db, principal),
         "is_platform_admin": principal.is_platform_admin, "prev_week": days[0] - dt.timedelta(days=7),
         "next_week": days[0] + dt.timedelta(days=7), "this_week": days[0], "error": outcome.error,
+        "today": utcnow().astimezone(CST).date(),
         "saved": request.query_params.get("saved")}, outcome.status_code)
 
 
