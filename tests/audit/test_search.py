@@ -69,6 +69,14 @@ async def test_filters(world, scene):
     assert await _search(world, scene.platform, facility_id=scene.home.id, action="read") != []
 
 
+async def test_break_glass_filter_includes_the_emergency_lookups(world, scene):
+    await emergency.emergency_lookup(world.db, await world.principal(scene.outsider), scene.other_patient.national_id)
+    found = await _search(world, scene.admin, break_glass_only=True)
+    assert found == []  # the lookup was of another facility's patient, at another facility
+    [lookup] = await _search(world, scene.other_admin, break_glass_only=True)
+    assert (lookup.action, lookup.detail["emergency_lookup"]) == ("search", True)
+
+
 async def test_outcome_filter_finds_refusals(client, world, scene):
     assert (await client.get(f"/api/v1/patients/{scene.patient.id}/consents",
                              headers=await world.token(scene.outsider))).status_code == 404

@@ -36,7 +36,7 @@ def _consent_out(record: access.ConsentRecord) -> ConsentOut:
 
 def _grant_out(view: grants.GrantView) -> GrantOut:
     return GrantOut.model_validate(view.grant).model_copy(update={
-        "patient_name": view.patient_name, "mrn": view.mrn, "grantee": view.grantee,
+        "patient_name": view.patient_name, "mrn": view.mrn, "grantee": view.grantee, "grantee_en": view.grantee_en,
         "granted_by": view.granted_by, "status": view.status})
 
 

@@ -45,6 +45,7 @@ class GrantView:
     mrn: str
     grantee: str
     granted_by: str
+    grantee_en: str = ""
 
     @property
     def status(self) -> str:
@@ -202,7 +203,8 @@ async def revoke_grant(session: AsyncSession, principal: Principal, grant_id: in
 def _views_query():  # noqa: ANN202 - a Select over grants and the names that explain them
     grantee_user, granter = aliased(User), aliased(User)
     grantee_facility = aliased(Facility)
-    return (select(AccessGrant, Patient.name, grantee_user.display_name, grantee_facility.name, granter.display_name)
+    return (select(AccessGrant, Patient.name, grantee_user.display_name, grantee_facility.name, granter.display_name,
+                   grantee_facility.name_en)
             .join(Patient, Patient.id == AccessGrant.patient_id)
             .outerjoin(grantee_user, grantee_user.id == AccessGrant.grantee_user_id)
             .outerjoin(grantee_facility, grantee_facility.id == AccessGrant.grantee_facility_id)
@@ -211,8 +213,8 @@ def _views_query():  # noqa: ANN202 - a Select over grants and the names that ex
 
 def _to_views(rows: Iterable, mrns: dict[int, str]) -> list[GrantView]:
     return [GrantView(grant, patient_name=patient, mrn=mrns.get(grant.patient_id, ""),
-                      grantee=user or facility or "", granted_by=by)
-            for grant, patient, user, facility, by in rows]
+                      grantee=user or facility or "", granted_by=by, grantee_en=user or facility_en or facility or "")
+            for grant, patient, user, facility, by, facility_en in rows]
 
 
 async def list_patient_grants(session: AsyncSession, principal: Principal, patient_id: int) -> list[GrantView]:
@@ -249,8 +251,9 @@ async def list_facility_grants(session: AsyncSession, principal: Principal, faci
     if (after := decode_cursor(cursor)) is not None:
         query = query.where(AccessGrant.id < int(after[0]))
     rows = (await session.execute(query.order_by(AccessGrant.id.desc()).limit(limit + 1))).all()
-    views = [GrantView(g, patient_name=patient, mrn=mrn, grantee=user or fac or "", granted_by=by)
-             for g, patient, user, fac, by, mrn in rows[:limit]]
+    views = [GrantView(g, patient_name=patient, mrn=mrn, grantee=user or fac or "", granted_by=by,
+                       grantee_en=user or fac_en or fac or "")
+             for g, patient, user, fac, by, fac_en, mrn in rows[:limit]]
     await audit.append(session, audit.Entry(
         action="search", outcome="allowed", actor=principal.actor(facility_id), resource_type="AccessGrant",
         purpose=Purpose.administration.value, detail={"count": len(views)}))

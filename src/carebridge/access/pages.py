@@ -19,13 +19,14 @@ from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
+from carebridge.records.models import EntryKind
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import is_htmx, render
 
 router = make_router(include_in_schema=False)
 CHINA = dt.timezone(dt.timedelta(hours=8))
-KINDS = sorted(access.ENTRY_KINDS)
+KINDS = [k.value for k in EntryKind]
 LABELS = {
     "kind": {"encounter": N_("Visits"), "condition": N_("Diagnoses"),
              "observation": N_("Vital signs and lab results"), "medication": N_("Medications"),

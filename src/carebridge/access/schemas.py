@@ -71,6 +71,7 @@ class GrantOut(Output):
     grantee_user_id: int | None
     grantee_facility_id: int | None
     grantee: str = ""
+    grantee_en: str = ""
     purpose: str
     scope_all: bool
     scope_kinds: list[str]

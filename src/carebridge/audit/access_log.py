@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.access.models import Purpose
 from carebridge.access.service import access_patient
 from carebridge.audit.models import AuditEvent
-from carebridge.audit.queries import facility_names
+from carebridge.audit.queries import facility_names, is_emergency
 from carebridge.auth.models import User
 from carebridge.auth.principal import Principal
 from carebridge.errors import Forbidden
@@ -181,7 +181,7 @@ def _did(event: AuditEvent, names: _Names) -> str:
 def describe(event: AuditEvent, names: _Names) -> AccessLogItem:
     detail = event.detail or {}
     denied = event.outcome == "denied"
-    emergency = event.action == "break_glass" or bool(detail.get("break_glass") or detail.get("emergency_lookup"))
+    emergency = is_emergency(event)
     who, did = _who(event, names), _did(event, names)
     when = event.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
     purpose = "" if denied or event.action in ("break_glass", "search") else PURPOSE.get(event.purpose, "")

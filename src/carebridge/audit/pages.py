@@ -11,7 +11,14 @@ from fastapi.responses import Response
 
 from carebridge.audit.access_log import patient_access_log
 from carebridge.audit.api import csv_response
-from carebridge.audit.queries import AuditFilters, audit_scope, export_audit_csv, facility_names, search_audit
+from carebridge.audit.queries import (
+    AuditFilters,
+    audit_scope,
+    export_audit_csv,
+    facility_names,
+    is_emergency,
+    search_audit,
+)
 from carebridge.errors import InvalidInput
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
@@ -82,7 +89,7 @@ async def audit_page(request: Request, db: Db, principal: CurrentPrincipal, curs
     items = page.items if page else []
     context = {"page": page, "items": items, "raw": raw, "error": error, "actions": ACTIONS, "outcomes": OUTCOMES,
                "facilities": await _labels(db, {e.facility_id for e in items if e.facility_id}),
-               "query": urlencode(raw)}
+               "query": urlencode(raw), "is_emergency": is_emergency}
     if is_htmx(request) and cursor:
         return render(request, "audit/_rows.html", context)
     return render(request, "audit/search.html", context, status_code=422 if error else 200)

@@ -47,7 +47,15 @@ class AuditFilters:
 
 
 def break_glass_clause() -> ColumnElement[bool]:
-    return or_(AuditEvent.action == "break_glass", AuditEvent.detail["break_glass"].as_boolean().is_(True))
+    """Break-the-glass itself, reads under it, and the emergency lookups that lead to it (a lookup
+    never followed by break-the-glass is worth a reviewer's look too)."""
+    return or_(AuditEvent.action == "break_glass", AuditEvent.detail["break_glass"].as_boolean().is_(True),
+               AuditEvent.detail["emergency_lookup"].as_boolean().is_(True))
+
+
+def is_emergency(event: AuditEvent) -> bool:
+    detail = event.detail or {}
+    return event.action == "break_glass" or bool(detail.get("break_glass") or detail.get("emergency_lookup"))
 
 
 def audit_scope(principal: Principal) -> ColumnElement[bool]:
@@ -109,7 +117,7 @@ def _cell(value: object) -> str:
 def _csv_row(event: AuditEvent) -> list[str]:
     detail = event.detail or {}
     values = {**{c: getattr(event, c, None) for c in CSV_COLUMNS}, "at": event.at.astimezone(dt.UTC).isoformat(),
-              "break_glass": "yes" if event.action == "break_glass" or detail.get("break_glass") else "",
+              "break_glass": "yes" if is_emergency(event) else "",
               "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""}
     return [_cell(values[c]) for c in CSV_COLUMNS]
 
