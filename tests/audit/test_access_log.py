@@ -178,3 +178,11 @@ async def test_access_log_page_lists_entries_and_loads_older_with_htmx(client, w
 async def test_empty_access_log_says_so(client, world, scene):
     await sign_in(client, world.db, scene.patient_user)
     assert 'data-testid="access-log-empty"' in (await client.get("/me/access-log")).text
+
+
+async def test_refused_changes_say_what_was_attempted(client, world, scene, english):
+    response = await client.post(f"/api/v1/patients/{scene.patient.id}/consents", json={"status": "refused"},
+                                 headers=await world.token(scene.outsider))
+    assert response.status_code == 404
+    [item] = (await _log(world, scene.patient_user)).items
+    assert item.denied and "tried to change your sharing consent but was refused" in item.text

@@ -226,3 +226,11 @@ async def test_audit_page_exports_csv(client, world, scene):
     assert [r["action"] for r in rows] == ["break_glass"]
     assert [e.detail["filters"] for e in await audit_rows(world.db, action="export")] == [{"action": "break_glass"}]
 
+
+
+async def test_platform_admin_narrows_the_page_to_one_facility(client, world, scene):
+    await _events(world, scene)
+    await sign_in(client, world.db, scene.platform)
+    page = await client.get("/audit", params={"facility_id": scene.home.id})
+    assert 'name="facility_id"' in page.text
+    assert page.text.count('data-testid="audit-row"') == len(await audit_rows(world.db, facility_id=scene.home.id))

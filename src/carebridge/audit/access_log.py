@@ -59,6 +59,12 @@ DID = {
 GAVE = N_("gave %(grantee)s access to your record")
 ACCESSED = N_("accessed your record")
 REFUSED = N_("tried to open your record but was refused")
+REFUSED_TO = {
+    "consent": N_("tried to change your sharing consent but was refused"),
+    "grant": N_("tried to give someone access to your record but was refused"),
+    "revoke": N_("tried to withdraw an access grant to your record but was refused"),
+    "break_glass": N_("tried to use emergency access to your record but was refused"),
+}
 PURPOSE = {
     Purpose.treatment.value: N_("for treatment"),
     Purpose.consultation.value: N_("for a consultation"),
@@ -167,7 +173,7 @@ def _who(event: AuditEvent, names: _Names) -> str:
 def _did(event: AuditEvent, names: _Names) -> str:
     detail = event.detail or {}
     if event.outcome == "denied":
-        return _(REFUSED)
+        return _(REFUSED_TO.get(event.action, REFUSED))
     if event.action == "grant":
         grantee = (names.users.get(detail.get("grantee_user_id") or 0)
                    or names.facility(detail.get("grantee_facility_id")) or _("someone"))
