@@ -68,6 +68,10 @@ def facility_specs(rng: random.Random) -> list[FacilitySpec]:
                                   f"03{71 + p}-6{rng.randrange(10**7):07d}", NATIONAL_CODE))
         for city in names.CITIES[2 * p:2 * p + 2]:
             specs += _city_subtree(rng, prov, city, code)
+    by_code = {s.code: s for s in specs}
+    for spec in specs:
+        if spec.hub:
+            by_code[spec.hub].children.append(spec.code)
     return specs
 
 
@@ -162,12 +166,9 @@ async def ensure_departments(session: AsyncSession) -> dict[str, int]:
 
 async def write_facilities(bulk: BulkWriter, specs: list[FacilitySpec], departments: dict[str, int]) -> None:
     ids = await bulk.ids(Facility.__table__, len(specs))
-    by_code = {}
     for spec, fid in zip(specs, ids, strict=True):
         spec.id = fid
-        by_code[spec.code] = spec
-        if spec.hub:
-            by_code[spec.hub].children.append(spec.code)
+    by_code = {s.code: s for s in specs}
     await bulk.insert(Facility.__table__, [_facility_row(s) for s in specs])
     link_ids = await bulk.ids(FacilityLink.__table__, len(specs) - 1)
     await bulk.insert(FacilityLink.__table__, [

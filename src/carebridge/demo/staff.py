@@ -134,10 +134,12 @@ async def write_people(bulk: BulkWriter, staff: list[Person], password_hash: str
     for person, uid in zip(staff, await bulk.ids(User.__table__, len(staff)), strict=True):
         person.user_id = uid
     await bulk.insert(User.__table__, [_user_row(p, password_hash) for p in staff])
-    role_ids = await bulk.ids(RoleAssignment.__table__, len(staff))
+    # A role at every site a person practises at: the visiting specialist works with that site's records.
+    roles = [(p, f) for p in staff for f in [p.facility, *(site for site, _ in p.sites)]]
+    role_ids = await bulk.ids(RoleAssignment.__table__, len(roles))
     await bulk.insert(RoleAssignment.__table__, [
-        {"id": rid, "user_id": p.user_id, "role": p.role.value, "facility_id": p.facility.id if p.facility else None}
-        for rid, p in zip(role_ids, staff, strict=True)])
+        {"id": rid, "user_id": p.user_id, "role": p.role.value, "facility_id": f.id if f else None}
+        for rid, (p, f) in zip(role_ids, roles, strict=True)])
     clinicians = [p for p in staff if p.practises]
     pids = await bulk.ids(Practitioner.__table__, len(clinicians))
     await bulk.insert(Practitioner.__table__, [_practitioner_row(p, pid, departments) for p, pid in zip(
