@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_polymorphic
 
@@ -103,11 +103,14 @@ def _search_predicate(text: str, name_key: ColumnElement) -> tuple[str, ColumnEl
     if looks_like_national_id(text):
         return "national_id", Patient.national_id == text.upper()
     if any(ch.isdigit() for ch in text):
-        by_mrn = Patient.id.in_(select(PatientRegistration.patient_id).where(PatientRegistration.mrn == text))
+        by_mrn = select(PatientRegistration.patient_id).where(PatientRegistration.mrn == text)
         phone = normalise_phone(text)
         if phone.lstrip("+").isdigit():
-            return "phone_or_mrn", or_(Patient.phone == phone, by_mrn)
-        return "mrn", by_mrn
+            # One id list from two index lookups: PostgreSQL cannot turn `phone = x OR id IN (...)`
+            # into a bitmap OR and would walk the whole name index instead.
+            by_phone = select(Patient.id).where(Patient.phone == phone)
+            return "phone_or_mrn", Patient.id.in_(union_all(by_phone, by_mrn))
+        return "mrn", Patient.id.in_(by_mrn)
     return "name", and_(name_key >= text, name_key < _after_prefix(text))
 
 
