@@ -115,7 +115,7 @@ def import_facilities(
         None, help="Where to write the one-time passwords of created facility admins (CSV, mode 600)."),
 ) -> None:
     """Import facilities with departments and admins. Everything is validated first; one bad row
-    imports nothing and every bad row is reported with its line number."""
+    imports nothing and every bad row is reported with its line number (or item number in JSON)."""
     from carebridge.network.importer import ImportRejected, import_facilities_file
 
     upgrade_database()
@@ -123,7 +123,7 @@ def import_facilities(
         report = _run(_with_session(lambda s: import_facilities_file(s, file, credentials_out)))
     except ImportRejected as exc:
         for problem in exc.problems:
-            typer.echo(f"  line {problem.line}: {problem.message}", err=True)
+            typer.echo(f"  {problem.where}: {problem.message}", err=True)
         _fail(f"{len(exc.problems)} problem(s) in {file.name}; nothing was imported")
     typer.echo(report.summary())
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, text
 import carebridge
 from carebridge.auth.models import Role
 from carebridge.kit import i18n
-from carebridge.network.models import Facility
+from carebridge.network.labels import TIER_LABELS
+from carebridge.network.models import TIER_LEVEL, Facility, Tier
 from carebridge.notifications import service as notifications
 from carebridge.web.deps import CurrentPrincipal, Db, MaybePrincipal
 from carebridge.web.middleware import LOCALE_COOKIE
@@ -52,7 +53,7 @@ async def dashboard(request: Request, db: Db, principal: CurrentPrincipal) -> Re
         "unread": await notifications.unread_count(db, principal),
         "recent_notifications": await notifications.list_notifications(db, principal, limit=5),
         "facility_names": await _facility_names(db, {f for _, f in principal.roles if f}),
-        "tier_counts": await _tier_counts(db) if principal.has_role(Role.platform_admin) else {},
+        "tier_counts": await _tier_counts(db) if principal.has_role(Role.platform_admin) else [],
     }
     return render(request, "dashboard.html", context)
 
@@ -65,7 +66,9 @@ async def _facility_names(db: Db, ids: set[int]) -> dict[int, str]:
     return {fid: (name_en or name) if english else name for fid, name, name_en in rows}
 
 
-async def _tier_counts(db: Db) -> dict[str, int]:
-    rows = await db.execute(select(Facility.tier, func.count()).where(Facility.active.is_(True))
-                            .group_by(Facility.tier))
-    return dict(rows.all())
+async def _tier_counts(db: Db) -> list[tuple[str, int]]:
+    """Active facilities per tier, bottom tier first, labelled in the reader's language."""
+    rows = dict((await db.execute(select(Facility.tier, func.count()).where(Facility.active.is_(True))
+                                  .group_by(Facility.tier))).all())
+    ordered = sorted(rows, key=lambda tier: TIER_LEVEL[Tier(tier)])
+    return [(i18n.gettext(TIER_LABELS[Tier(tier)]), rows[tier]) for tier in ordered]
