@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.audit import service as audit
 from carebridge.auth.models import ADMIN_ROLES, ApiToken, Role, RoleAssignment, User, WebSession
-from carebridge.auth.passwords import check_password_strength, hash_password, verify_password
+from carebridge.auth.passwords import check_password_strength, hash_password, hasher, verify_password
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
@@ -154,6 +154,10 @@ async def check_credentials(session: AsyncSession, username: str, password: str,
         _audit_sign_in(session, user, "failure", ip, username=username)
         raise NotAuthenticated(N_("wrong username or password"), code="bad_credentials")
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, utcnow()
+    if hasher().check_needs_rehash(user.password_hash):
+        # Bulk-imported one-time passwords are hashed cheaply (they are random, not guessable);
+        # the first real sign-in moves the hash to the configured production cost.
+        user.password_hash = await hash_password(password)
     return user
 
 

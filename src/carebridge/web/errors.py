@@ -25,9 +25,17 @@ def _wants_json(request: Request) -> bool:
     return path.startswith("/api/") or path == "/healthz" or "application/json" in request.headers.get("accept", "")
 
 
+def _retry_after(details) -> dict[str, str] | None:  # noqa: ANN001
+    if isinstance(details, dict) and "retry_after" in details:
+        return {"Retry-After": str(details["retry_after"])}
+    return None
+
+
 def error_response(request: Request, status: int, code: str, message: str, details=None) -> Response:
+    headers = _retry_after(details)
     if _wants_json(request):
-        return JSONResponse({"code": code, "message": message, "details": details}, status_code=status)
+        return JSONResponse({"code": code, "message": message, "details": details}, status_code=status,
+                            headers=headers)
     if status == 401:
         target = "/login/second-factor" if code == "second_factor_required" else "/login"
         next_path = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
@@ -37,7 +45,7 @@ def error_response(request: Request, status: int, code: str, message: str, detai
     from carebridge.web.templating import render
 
     return render(request, "error.html", {"status": status, "code": code, "message": message,
-                                          "details": details}, status_code=status)
+                                          "details": details}, status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict]:
