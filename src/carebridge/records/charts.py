@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from carebridge.records.views import CST
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 40
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 14, 12, 36
 
 Points = list[tuple[dt.datetime, float]]
 
@@ -127,6 +127,6 @@ def _time_ticks(t0: dt.datetime, t1: dt.datetime, x_of) -> list[tuple[float, str
     fmt = "%m-%d %H:%M" if span < dt.timedelta(days=2) else "%Y-%m-%d"
     if span.total_seconds() <= 0:
         return [(x_of(t0), f"{t0.astimezone(CST):{fmt}}")]
-    count = 4
+    count = 3  # four labels fit a phone-width chart without overlapping
     moments = [t0 + span * i / count for i in range(count + 1)]
     return [(x_of(m), f"{m.astimezone(CST):{fmt}}") for m in moments]
