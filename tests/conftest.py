@@ -101,7 +101,10 @@ async def app(settings, sessionmaker, tmp_path):  # noqa: ANN001, ANN201
 @pytest.fixture
 async def client(app):  # noqa: ANN001, ANN201
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    # The in-process client is an English-speaking user unless a test says otherwise; the default
+    # experience (zh_CN) is covered by tests that send no language preference or switch it.
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"Accept-Language": "en-US,en;q=0.9"}) as c:
         yield c
 
 

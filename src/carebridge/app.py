@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 import carebridge
 from carebridge.config import Settings, get_settings
 from carebridge.db import make_engine, make_sessionmaker
+from carebridge.kit import i18n
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.web import errors
 from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
@@ -43,6 +44,7 @@ def _routers() -> list:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.require_secret()
+    i18n.configure_default(settings.default_locale)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager

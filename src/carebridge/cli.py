@@ -22,6 +22,14 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
 
 
+@app.callback()
+def _command_line_language() -> None:
+    from carebridge.kit import i18n
+
+    i18n.configure_default(get_settings().default_locale)
+    i18n.set_locale(i18n.locale_from_environment(dict(os.environ)))
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code)

@@ -14,6 +14,7 @@ from carebridge.audit.models import AuditEvent
 from carebridge.auth.models import RoleAssignment, User
 from carebridge.auth.passwords import verify_password
 from carebridge.errors import Forbidden
+from carebridge.kit import i18n
 from carebridge.network import importer, service
 from carebridge.network.importer import ImportRejected, import_facilities, import_facilities_file
 from carebridge.network.models import Facility, FacilityDepartment, FacilityLink
@@ -102,6 +103,7 @@ async def test_every_bad_row_is_reported_with_its_line_and_nothing_is_imported(d
 
 
 async def test_json_problems_name_the_item(db, net):
+    i18n.set_locale("en")
     items = [{"code": "A1", "name": "a", "tier": "county_hospital"}, "not an object",
              {"code": "A3", "name": "c", "tier": "county_hospital", "colour": "red"},
              {"code": "A1", "name": "d", "tier": "county_hospital"}]
@@ -173,8 +175,8 @@ async def test_credentials_file_is_private(db, net, tmp_path):
     assert str(out) in report.summary()
 
 
-def _cli(tmp_path, *args):  # noqa: ANN001, ANN202
-    env = {**os.environ, "CAREBRIDGE_DATA_DIR": str(tmp_path / "var")}
+def _cli(tmp_path, *args, lang: str = "en_US.UTF-8"):  # noqa: ANN001, ANN202
+    env = {**os.environ, "CAREBRIDGE_DATA_DIR": str(tmp_path / "var"), "LANG": lang, "LC_ALL": lang}
     env.pop("CAREBRIDGE_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-m", "carebridge", "import", "facilities", *map(str, args)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
@@ -202,6 +204,16 @@ def test_cli_rejects_a_bad_file_naming_every_line(tmp_path):
     assert "nothing was imported" in result.stderr
     with sqlite3.connect(tmp_path / "var" / "carebridge.db") as database:
         assert database.execute("SELECT count(*) FROM facilities").fetchone() == (0,)
+
+
+def test_cli_speaks_chinese_in_a_chinese_locale(tmp_path):
+    source = tmp_path / "bad.csv"
+    rows = network_rows(3, prefix="CLZ")
+    rows[1]["tier"] = "castle"
+    source.write_bytes(to_csv(rows))
+    result = _cli(tmp_path, source, lang="zh_CN.UTF-8")
+    assert result.returncode == 1
+    assert "第 3 行" in result.stderr
 
 
 def test_problem_reads_as_where_and_what():

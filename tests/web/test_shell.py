@@ -57,3 +57,17 @@ async def test_language_switch_translates_pages(client):
     chinese = await client.get("/login")
     assert "Sign in" in english.text
     assert "登录" in chinese.text
+
+
+async def test_a_browser_with_no_language_preference_gets_chinese(client):
+    page = await client.get("/login", headers={"Accept-Language": ""})
+    assert "登录" in page.text
+    assert 'lang="zh-CN"' in page.text
+
+
+async def test_accept_language_english_gets_english_errors(client):
+    response = await client.get("/api/v1/no-such-thing", headers={"Accept-Language": "zh-CN"})
+    chinese = response.json()["message"]
+    response = await client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert response.json()["message"] == "there is no such page or resource"
+    assert chinese == "没有这个页面或资源"

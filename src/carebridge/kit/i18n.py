@@ -14,6 +14,14 @@ SUPPORTED = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 
 _current: ContextVar[str] = ContextVar("carebridge_locale", default=DEFAULT_LOCALE)
+_fallback = DEFAULT_LOCALE
+
+
+def configure_default(locale: str) -> None:
+    """The deployment's language for people who express no preference (CAREBRIDGE_DEFAULT_LOCALE)."""
+    global _fallback
+    _fallback = locale if locale in SUPPORTED else DEFAULT_LOCALE
+    _current.set(_fallback)
 
 
 @lru_cache
@@ -33,7 +41,7 @@ def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
 
 
 def set_locale(locale: str) -> None:
-    _current.set(locale if locale in SUPPORTED else DEFAULT_LOCALE)
+    _current.set(locale if locale in SUPPORTED else _fallback)
 
 
 def get_locale() -> str:
@@ -70,5 +78,14 @@ def negotiate(cookie: str | None, user_locale: str | None, accept_language: str 
             return "zh_CN"
         if tag.startswith("en"):
             return "en"
-    return DEFAULT_LOCALE
+    return _fallback
+
+
+def locale_from_environment(environ: dict[str, str]) -> str:
+    """Command-line tools follow the POSIX locale variables (LC_ALL, LC_MESSAGES, LANG)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return negotiate(None, None, value.split(".")[0].replace("_", "-"))
+    return _fallback
 

@@ -12,10 +12,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carebridge.errors import CareBridgeError
+from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
+_HTTP_MESSAGES = {
+    404: N_("there is no such page or resource"),
+    405: N_("this address does not accept that method"),
+}
 _HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
@@ -68,7 +73,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(request, exc.status_code, code, _(str(exc.detail)), None)
+        message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, code, _(message), None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
