@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import BreakGlass, Purpose
-from carebridge.access.service import NOTE_MAX, _current_patient, record_denial
+from carebridge.access.service import NOTE_MAX, record_denial, surviving_patient
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role, RoleAssignment
 from carebridge.auth.principal import Principal
@@ -93,7 +93,7 @@ async def start_break_glass(session: AsyncSession, principal: Principal, patient
     if facility_id not in principal.clinical_facility_ids:
         record_denial(session, principal, patient_id, action="break_glass", purpose=Purpose.emergency.value)
         raise Forbidden(N_("you do not work at that facility"))
-    patient = await _current_patient(session, patient_id)
+    patient = await surviving_patient(session, patient_id)
     if patient is None:
         record_denial(session, principal, patient_id, action="break_glass", purpose=Purpose.emergency.value,
                       facility_id=facility_id)

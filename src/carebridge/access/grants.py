@@ -17,9 +17,9 @@ from sqlalchemy.orm import aliased
 from carebridge.access.models import AccessGrant, Purpose
 from carebridge.access.service import (
     NOTE_MAX,
-    _current_patient,
     check_scope_kinds,
     record_denial,
+    surviving_patient,
 )
 from carebridge.audit import service as audit
 from carebridge.auth.models import CLINICAL_ROLES, Role, RoleAssignment, User
@@ -123,7 +123,7 @@ async def grant_access(
     grant itself. `facility_id` is where the granting happened, for the audit trail."""
     kinds, entry_ids = check_scope_kinds(scope_kinds), sorted({int(i) for i in scope_entry_ids})
     _check_grant_input(str(purpose), expires_at, grantee_user_id, grantee_facility_id, scope_all, kinds, entry_ids)
-    patient = await _current_patient(session, patient_id)
+    patient = await surviving_patient(session, patient_id)
     if patient is None:
         raise NotFound(N_("patient not found"))
     await _check_grantee(session, grantee_user_id, grantee_facility_id)
@@ -153,7 +153,7 @@ async def _admin_facility_of(session: AsyncSession, principal: Principal, patien
     if not admin_of:
         record_denial(session, principal, patient_id, action=action, resource_type=resource_type)
         raise Forbidden(N_("only facility administrators can do this"))
-    patient = await _current_patient(session, patient_id)
+    patient = await surviving_patient(session, patient_id)
     facility_id = None if patient is None else await session.scalar(
         select(PatientRegistration.facility_id).where(PatientRegistration.patient_id == patient.id,
                                                       PatientRegistration.facility_id.in_(admin_of))
@@ -220,7 +220,7 @@ def _to_views(rows: Iterable, mrns: dict[int, str]) -> list[GrantView]:
 async def list_patient_grants(session: AsyncSession, principal: Principal, patient_id: int) -> list[GrantView]:
     """Visible to the patient and to the admins of the patient's facilities."""
     if principal.patient_id is not None and principal.patient_id == patient_id:
-        patient, facility_id, purpose = await _current_patient(session, patient_id), None, Purpose.patient_self
+        patient, facility_id, purpose = await surviving_patient(session, patient_id), None, Purpose.patient_self
     else:
         patient, facility_id = await _admin_facility_of(session, principal, patient_id, action="read")
         purpose = Purpose.administration

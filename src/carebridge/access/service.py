@@ -83,7 +83,7 @@ async def _authorise(session: AsyncSession, principal: Principal, patient_id: in
                      resource_id: str | int | None = None) -> PatientAccess:
     """The decision without the 'allowed' row, for use cases that write a richer row themselves.
     A refusal is always written down, even though the request's transaction rolls back."""
-    patient = await _current_patient(session, patient_id)
+    patient = await surviving_patient(session, patient_id)
     decided = await _decide(session, principal, patient, purpose) if patient else None
     if decided is None or (mode == WRITE and decided.basis not in WRITE_BASES):
         record_denial(session, principal, patient_id, action=action, resource_type=resource_type,
@@ -100,7 +100,7 @@ def record_denial(session: AsyncSession, principal: Principal, patient_id: int |
         resource_type=resource_type, resource_id=resource_id or patient_id or "", purpose=purpose))
 
 
-async def _current_patient(session: AsyncSession, patient_id: int) -> Patient | None:
+async def surviving_patient(session: AsyncSession, patient_id: int) -> Patient | None:
     """Follows merges, so an old id still leads to the surviving record."""
     patient = await session.get(Patient, patient_id)
     for _ in range(10):
@@ -268,7 +268,7 @@ async def _consent_author(session: AsyncSession, principal: Principal,
     """The patient themselves, or staff of a facility where they are registered: break-the-glass
     opens a record in an emergency, it does not let a stranger decide what the patient shares."""
     if principal.patient_id is not None:
-        patient = await _current_patient(session, patient_id)
+        patient = await surviving_patient(session, patient_id)
         if patient is not None and patient.id == principal.patient_id:
             return patient, None, "self"
     decided = await _authorise(session, principal, patient_id, purpose=Purpose.administration.value,

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carebridge.access.service import WRITE, access_patient
+from carebridge.access.service import WRITE, access_patient, surviving_patient
 from carebridge.audit import service as audit
 from carebridge.auth.principal import Principal
 from carebridge.errors import Conflict, Forbidden, InvalidInput
@@ -175,7 +175,7 @@ async def register_at_facility(session: AsyncSession, principal: Principal, pati
     national ID (or, for a patient without one, exact name and birth date); a wrong proof is the
     same audited 404 as a missing patient."""
     facility_id = registering_facility(principal, data.facility_id)
-    patient = await _surviving_patient(session, patient_id)
+    patient = await surviving_patient(session, patient_id)
     if patient is None or not _proof_matches(patient, data):
         # No (or a wrong) proof: only a caller who may already write the record goes on.
         access = await access_patient(session, principal, patient_id, action="register", mode=WRITE,
@@ -199,15 +199,6 @@ def _proof_matches(patient: Patient, data: RegistrationIn) -> bool:
     if data.name and data.birth_date and not patient.national_id:
         return patient.name == data.name.strip() and patient.birth_date == data.birth_date
     return False
-
-
-async def _surviving_patient(session: AsyncSession, patient_id: int) -> Patient | None:
-    patient = await session.get(Patient, patient_id)
-    for _ in range(10):
-        if patient is None or patient.merged_into_id is None:
-            return patient
-        patient = await session.get(Patient, patient.merged_into_id)
-    return None
 
 
 # ---- corrections ----------------------------------------------------------------------------
