@@ -88,6 +88,8 @@ def _fresh_sqlite_file(path: Path) -> None:
 
 async def reuse(engine_name: str, args: argparse.Namespace) -> tuple[str, Network, list[BenchPatient], float]:
     url = _url(engine_name, args)
+    # Migrations added since the data was loaded (new indexes) apply to the loaded data as they would in production.
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
     engine = make_engine(url)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as session:
