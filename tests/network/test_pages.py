@@ -45,7 +45,7 @@ async def test_tree_shows_tiers_counts_and_opens_branches(english, db, users, ne
 
 async def test_tree_shows_chinese_names_in_chinese(client, db, users, net):
     await sign_in(client, db, users["doctor"])
-    page = await client.get("/network")
+    page = await client.get("/network", headers={"Accept-Language": "zh-CN"})
     assert "机构NAT" in page.text and "Facility NAT" not in page.text
 
 
