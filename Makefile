@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-# System tools the tests drive (Debian's chromium). Installed when missing and we are root; with
-# CI=true the tests themselves fail, never skip, if a tool is still missing.
+# System tools the tests drive: Debian's chromium, and a CJK font so screenshots show Chinese
+# rather than empty boxes. Installed when missing and we are root; with CI=true the tests
+# themselves fail, never skip, if a tool is still missing.
 system-tools:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	  else echo "chromium not found and cannot be installed here: browser tests will not run"; fi; \
+	    echo "installing Debian packages for the browser tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing$$missing and cannot install here: browser tests will not run"; fi; \
 	fi
 
 lint: $(STAMP)
