@@ -62,5 +62,5 @@ async def test_patient_sees_who_viewed_the_record_on_a_phone(phone, browser, liv
     await entry.wait_for()
     await phone.shots("who-viewed-my-record")
     text = await entry.inner_text()
-    assert "陈医生" in text
+    assert "陈明" in text
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -23,7 +23,7 @@ async def test_doctor_signs_in_with_totp_and_switches_language(page, live_server
     await page.shots("second-factor")
     await page.click("main form button[type=submit]")
     await page.wait_for_url("**/dashboard")
-    assert "陈医生" in await page.inner_text("body")
+    assert "陈明" in await page.inner_text("body")
     assert "欢迎" in await page.inner_text("h1")
     await page.click("a[lang=en]")
     await page.wait_for_url("**/dashboard")

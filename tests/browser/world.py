@@ -26,7 +26,7 @@ async def arrange_browser_world(session: AsyncSession, blob_dir: Path) -> dict:
     session.add_all([county, township])
     await session.flush()
     session.add(FacilityLink(facility_id=township.id, hub_id=county.id))
-    doctor = await auth.create_user(session, username="dr.chen", display_name="陈医生", password=PASSWORD,
+    doctor = await auth.create_user(session, username="dr.chen", display_name="陈明", password=PASSWORD,
                                     roles=[(Role.doctor, county.id)])
     doctor.totp_secret, doctor.totp_enabled = TOTP_SECRET, True
     patient = Patient(name="王秀英", name_en="Wang Xiuying", sex="female", birth_date=dt.date(1952, 3, 8),
