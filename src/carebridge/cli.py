@@ -178,6 +178,7 @@ def demo(host: str = typer.Option(None, help="Address to listen on."),
     typer.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for role, username in logins:
         typer.echo(f"  {role:<16} {username}")
+    typer.echo("  (administrators set up a TOTP second factor at their first sign-in)")
     if not no_serve:
         _serve(host or settings.host, port or settings.port)
 

@@ -22,7 +22,7 @@ async def test_sign_in_sets_session_and_shows_dashboard(client, world):
     assert response.status_code == 303
     page = await client.get("/dashboard")
     assert page.status_code == 200
-    assert "dr.wang" not in page.text or "User" in page.text
+    assert "Doctor" in page.text and "doctor ·" not in page.text
     assert 'name="csrf_token"' in page.text
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from carebridge.auth import administration
+from carebridge.auth.labels import ROLE_LABELS
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
 from carebridge.errors import CareBridgeError, InvalidInput
@@ -26,15 +27,6 @@ NOTICES = {
     "deactivated": N_("The account was deactivated and its sessions ended."),
     "activated": N_("The account was activated."),
     "second_factor": N_("The second factor was reset; the person sets it up again at the next sign-in."),
-}
-ROLE_LABELS = {
-    Role.platform_admin: N_("Platform administrator"),
-    Role.facility_admin: N_("Facility administrator"),
-    Role.doctor: N_("Doctor"),
-    Role.nurse: N_("Nurse"),
-    Role.technician: N_("Technician"),
-    Role.pharmacist: N_("Pharmacist"),
-    Role.patient: N_("Patient"),
 }
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import func, select, text
 
 import carebridge
+from carebridge.auth.labels import ROLE_LABELS
 from carebridge.auth.models import Role
 from carebridge.kit import i18n
 from carebridge.network.labels import TIER_LABELS
@@ -53,6 +54,7 @@ async def dashboard(request: Request, db: Db, principal: CurrentPrincipal) -> Re
         "unread": await notifications.unread_count(db, principal),
         "recent_notifications": await notifications.list_notifications(db, principal, limit=5),
         "facility_names": await _facility_names(db, {f for _, f in principal.roles if f}),
+        "role_labels": {role: i18n.gettext(label) for role, label in ROLE_LABELS.items()},
         "tier_counts": await _tier_counts(db) if principal.has_role(Role.platform_admin) else [],
     }
     return render(request, "dashboard.html", context)
