@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     default_locale: str = "zh_CN"
 
+    # Live sessions. URLs are comma-separated; TURN credentials follow coturn's use-auth-secret.
+    realtime_redis_url: str = ""
+    realtime_max_participants: int = Field(6, ge=2, le=16)
+    realtime_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    realtime_room_token_seconds: int = Field(120, ge=10)
+    realtime_stun_urls: str = ""
+    realtime_turn_urls: str = ""
+    realtime_turn_secret: SecretStr | None = None
+    realtime_turn_ttl_seconds: int = Field(6 * 3600, ge=60)
+
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
@@ -37,6 +47,24 @@ class Settings(BaseSettings):
     break_glass_hours: float = Field(4.0, gt=0)
     upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     secure_cookies: bool = False
+
+    # Notification channels besides in-app: comma-separated names from console, email, sms.
+    # Empty means console in demo mode and none otherwise.
+    notify_channels: str = ""
+    notify_max_attempts: int = Field(8, ge=1)
+    notify_poll_seconds: float = Field(5.0, gt=0)
+    notify_link_base: str = ""
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = Field(587, ge=1, le=65535)
+    notify_smtp_user: str = ""
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_from: str = ""
+    notify_smtp_starttls: bool = True
+    notify_smtp_timeout: float = Field(10.0, gt=0)
+    notify_sms_url: str = ""
+    notify_sms_auth_header: str = "Authorization"
+    notify_sms_auth_value: SecretStr | None = None
+    notify_sms_timeout: float = Field(10.0, gt=0)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -49,6 +77,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def notify_channel_names(self) -> list[str]:
+        names = [name.strip() for name in self.notify_channels.split(",") if name.strip()]
+        if not names and self.demo_mode:
+            return ["console"]
+        return list(dict.fromkeys(names))
 
     def require_secret(self) -> str:
         """Outside demo mode a real secret is mandatory; in demo mode one is kept in data_dir."""

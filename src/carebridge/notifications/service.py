@@ -1,22 +1,30 @@
-"""In-app notifications. Rows are written in the caller's transaction, so a rolled-back action
-notifies nobody."""
+"""In-app notifications and their outbox. Both are written in the caller's transaction, so a
+rolled-back action notifies nobody; the dispatcher (tasks.py) sends the outbox after commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.principal import Principal
+from carebridge.config import get_settings
 from carebridge.kit.clock import utcnow
-from carebridge.notifications.models import Notification
+from carebridge.notifications.models import Notification, NotificationDelivery
 
 
 async def notify(session: AsyncSession, user_ids: Iterable[int], *, kind: str, title: str,
-                 body: str = "", link: str = "") -> None:
-    for user_id in set(user_ids):
-        session.add(Notification(user_id=user_id, kind=kind, title=title, body=body, link=link))
+                 body: str = "", link: str = "", channels: Sequence[str] | None = None) -> None:
+    """One in-app row per user plus one outbox row per user per channel (default: the configured ones)."""
+    names = get_settings().notify_channel_names if channels is None else list(channels)
+    rows = [Notification(user_id=user_id, kind=kind, title=title, body=body, link=link)
+            for user_id in sorted(set(user_ids))]
+    session.add_all(rows)
+    await session.flush()
+    now = utcnow()
+    session.add_all(NotificationDelivery(notification_id=row.id, user_id=row.user_id, channel=name,
+                                         next_attempt_at=now) for row in rows for name in names)
     await session.flush()
 
 
