@@ -3,9 +3,11 @@ what happens while a channel is down."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from email.header import decode_header, make_header
+from types import SimpleNamespace
 
 import pytest
 from pydantic import SecretStr
@@ -16,7 +18,7 @@ from carebridge.kit.clock import utcnow
 from carebridge.notifications.channels import ConsoleChannel, EmailChannel, SmsChannel, build_channels
 from carebridge.notifications.models import Notification, NotificationDelivery
 from carebridge.notifications.service import notify
-from carebridge.notifications.tasks import deliver_due, retry_delay
+from carebridge.notifications.tasks import deliver_due, retry_delay, run_dispatcher
 from tests.factories import PASSWORD
 from tests.notifications.conftest import SmsGateway
 
@@ -169,4 +171,24 @@ async def test_notifications_page_still_lists_in_app_rows(client, sessionmaker, 
     assert login.status_code == 303
     page = await client.get("/notifications")
     assert page.status_code == 200 and "Case 42 needs you" in page.text
-    assert (await client.get("/notifications", headers={"Cookie": ""})).status_code in (401, 303)
+    client.cookies.clear()
+    anonymous = await client.get("/notifications")
+    assert anonymous.status_code in (401, 303) and "Case 42 needs you" not in anonymous.text
+
+
+async def test_dispatcher_loop_delivers_then_rests_until_cancelled(sessionmaker, db, doctor, caplog):
+    caplog.set_level(logging.INFO, logger="carebridge.notifications.console")
+    await committed_notice(sessionmaker, doctor.id, ["console"], title="From the loop")
+    state = SimpleNamespace(settings=get_settings().model_copy(update={"notify_poll_seconds": 30.0}),
+                            sessionmaker=sessionmaker)
+    task = asyncio.create_task(run_dispatcher(state, {"console": ConsoleChannel()}))
+    for _ in range(100):  # the loop sends, finds nothing more and rests for poll_seconds
+        await asyncio.sleep(0.05)
+        if "From the loop" in caplog.text:
+            break
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [row] = await deliveries(db, doctor.id)
+    assert row.status == "sent" and caplog.text.count("From the loop") == 1
