@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from carebridge.config import Settings, get_settings
 from carebridge.db import make_engine, make_sessionmaker
 from carebridge.kit import i18n
 from carebridge.kit.blobs import LocalBlobStore
+from carebridge.notifications.channels import build_channels
 from carebridge.web import errors
 from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
 
@@ -46,10 +49,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.require_secret()
     i18n.configure_default(settings.default_locale)
     engine = make_engine(settings.database_url)
+    notify_channels = build_channels(settings)  # a bad channel setting stops start-up here
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        from carebridge.notifications.tasks import run_dispatcher
+
+        # Deliveries are written in the request's transaction; this loop sends them after commit.
+        dispatcher = asyncio.create_task(run_dispatcher(_app.state, notify_channels))
         yield
+        dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatcher
         await engine.dispose()
 
     app = FastAPI(title="CareBridge", version=carebridge.__version__, lifespan=lifespan,
