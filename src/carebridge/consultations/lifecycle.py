@@ -1,0 +1,131 @@
+"""The consultation case's lifecycle as a transition table: (state, action) -> next state, and
+which case participants may take that action. The service looks up every move here; anything not
+in the table is a 409 with a message, and an actor not listed is a 403.
+
+Case participants, not system roles: the *requester* (the doctor who asked), the *coordinator*
+(triage at the receiving hub), the *expert* (an invited or assigned specialist; for an MDT the
+lead), and *system* (timers: response-time expiry, automatic close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from carebridge.errors import Conflict, Forbidden
+from carebridge.kit.i18n import N_
+
+
+class State(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"  # sent back for more information
+    triaged = "triaged"
+    accepted = "accepted"
+    scheduled = "scheduled"
+    in_session = "in_session"
+    opinion_signed = "opinion_signed"
+    acknowledged = "acknowledged"
+    closed = "closed"
+    declined = "declined"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class Action(StrEnum):
+    submit = "submit"
+    resubmit = "resubmit"
+    return_for_information = "return_for_information"
+    triage = "triage"
+    reassign = "reassign"
+    accept = "accept"
+    decline = "decline"
+    schedule = "schedule"
+    reschedule = "reschedule"
+    start_session = "start_session"
+    sign_opinion = "sign_opinion"
+    acknowledge = "acknowledge"
+    close = "close"
+    cancel = "cancel"
+    expire = "expire"
+
+
+class Actor(StrEnum):
+    requester = "requester"
+    coordinator = "coordinator"
+    expert = "expert"
+    system = "system"
+
+
+TERMINAL = frozenset({State.closed, State.declined, State.cancelled, State.expired})
+
+
+@dataclass(frozen=True)
+class Move:
+    to: State
+    by: frozenset[Actor]
+
+
+def _m(to: State, *by: Actor) -> Move:
+    return Move(to, frozenset(by))
+
+
+R, C, E, S = Actor.requester, Actor.coordinator, Actor.expert, Actor.system
+
+TABLE: dict[tuple[State, Action], Move] = {
+    (State.draft, Action.submit): _m(State.submitted, R),
+    (State.draft, Action.cancel): _m(State.cancelled, R),
+
+    (State.submitted, Action.triage): _m(State.triaged, C),
+    (State.submitted, Action.return_for_information): _m(State.returned, C),
+    (State.submitted, Action.decline): _m(State.declined, C),
+    (State.submitted, Action.cancel): _m(State.cancelled, R),
+    (State.submitted, Action.expire): _m(State.expired, S),
+
+    (State.returned, Action.resubmit): _m(State.submitted, R),
+    (State.returned, Action.cancel): _m(State.cancelled, R),
+    (State.returned, Action.expire): _m(State.expired, S),
+
+    (State.triaged, Action.accept): _m(State.accepted, E),
+    (State.triaged, Action.decline): _m(State.declined, E, C),
+    (State.triaged, Action.reassign): _m(State.triaged, C, S),  # S: escalation when unanswered
+    (State.triaged, Action.return_for_information): _m(State.returned, C, E),
+    (State.triaged, Action.cancel): _m(State.cancelled, R),
+    (State.triaged, Action.expire): _m(State.expired, S),
+
+    # Live cases are scheduled; store-and-forward cases go straight to the opinion (the service
+    # checks the case's mode, the table only says who may move where).
+    (State.accepted, Action.schedule): _m(State.scheduled, E, C),
+    (State.accepted, Action.sign_opinion): _m(State.opinion_signed, E),
+    (State.accepted, Action.return_for_information): _m(State.returned, E),
+    (State.accepted, Action.cancel): _m(State.cancelled, R),
+
+    (State.scheduled, Action.reschedule): _m(State.scheduled, R, C, E),
+    (State.scheduled, Action.start_session): _m(State.in_session, R, E),
+    (State.scheduled, Action.cancel): _m(State.cancelled, R, E),
+
+    (State.in_session, Action.sign_opinion): _m(State.opinion_signed, E),
+    (State.in_session, Action.reschedule): _m(State.scheduled, R, E),  # the call failed: another slot
+
+    (State.opinion_signed, Action.acknowledge): _m(State.acknowledged, R),
+
+    (State.acknowledged, Action.close): _m(State.closed, R, C, S),
+}
+
+
+def next_state(state: State | str, action: Action | str, actor: Actor | str) -> State:
+    state, action, actor = State(state), Action(action), Actor(actor)
+    move = TABLE.get((state, action))
+    if move is None:
+        raise Conflict(N_("this action is not possible in the case's current state"),
+                       code="invalid_transition", details={"state": state.value, "action": action.value})
+    if actor not in move.by:
+        raise Forbidden(N_("your part in this case does not allow this action"),
+                        code="not_your_move", details={"action": action.value, "actor": actor.value})
+    return move.to
+
+
+def actions_for(state: State | str, actor: Actor | str) -> list[Action]:
+    """What this participant can do now: drives the buttons a page shows."""
+    state, actor = State(state), Actor(actor)
+    return [action for (s, action), move in TABLE.items() if s == state and actor in move.by]
