@@ -36,3 +36,23 @@ async def hub(request):  # noqa: ANN001, ANN201
     made = InProcessHub() if request.param == "in_process" else await _redis_hub()
     yield made
     await made.close()
+
+
+@pytest.fixture
+def realtime_app(settings):  # noqa: ANN001, ANN201
+    """The app with the realtime routers, whether or not app.py includes them yet."""
+    from carebridge.app import create_app
+
+    application = create_app(settings)
+    include_realtime(application)
+    return application
+
+
+def include_realtime(application) -> None:  # noqa: ANN001
+    from carebridge.realtime import api
+
+    paths = {getattr(route, "path", None) for route in application.router.routes}
+    if "/ws/rooms/{room_id}" not in paths:
+        application.include_router(api.ws_router)
+    if "/api/v1/realtime/ice-servers" not in paths:
+        application.include_router(api.router)
