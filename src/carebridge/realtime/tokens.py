@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from carebridge.config import Settings
 from carebridge.errors import Forbidden, NotAuthenticated
 from carebridge.kit.i18n import N_
 
@@ -71,3 +72,9 @@ def _verified(secret: str, token: str) -> RoomGrant:
     except (ValueError, KeyError, TypeError) as exc:
         # Only reachable with a correctly signed but malformed body, i.e. a bug on our side.
         raise NotAuthenticated(N_("the room token is invalid"), code="room_token_invalid") from exc
+
+
+def room_token_for(settings: Settings, *, room_id: str, user_id: int, display_name: str) -> str:
+    """A token with the configured lifetime; call it only once the caller may join the room."""
+    return issue_room_token(settings.require_secret(), room_id=room_id, user_id=user_id,
+                            display_name=display_name, ttl_seconds=settings.realtime_room_token_seconds)
