@@ -50,3 +50,16 @@ def test_forged_or_malformed_token_is_refused(tamper) -> None:
 def test_missing_token_is_refused() -> None:
     with pytest.raises(NotAuthenticated):
         check_room_token(SECRET, None, room_id="case-7", now=NOW)
+
+
+def test_token_from_settings_uses_the_app_secret_and_configured_lifetime(settings) -> None:
+    import time
+
+    from carebridge.realtime.tokens import room_token_for
+
+    configured = settings.model_copy(update={"realtime_room_token_seconds": 30})
+    token = room_token_for(configured, room_id="case-9", user_id=5, display_name="Dr Li")
+    grant = check_room_token(settings.require_secret(), token, room_id="case-9")
+    assert grant.user_id == 5 and grant.expires_at - 30 <= time.time() < grant.expires_at
+    with pytest.raises(NotAuthenticated):
+        check_room_token(settings.require_secret(), token, room_id="case-9", now=time.time() + 31)
