@@ -33,6 +33,7 @@ def _routers() -> list:
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import pages as notification_pages
+    from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
     from carebridge.web import pages as shell_pages
@@ -41,6 +42,7 @@ def _routers() -> list:
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
+        realtime_api.router, realtime_api.ws_router,
     ]
 
 
@@ -61,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
+        hub = getattr(_app.state, "realtime_hub", None)  # created on first WebSocket join
+        if hub is not None:
+            await hub.close()
         await engine.dispose()
 
     app = FastAPI(title="CareBridge", version=carebridge.__version__, lifespan=lifespan,
