@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     realtime_turn_secret: SecretStr | None = None
     realtime_turn_ttl_seconds: int = Field(6 * 3600, ge=60)
 
+    # Consultation response-time targets per urgency: a case is due this long after submission.
+    consult_emergency_minutes: int = Field(30, ge=1)
+    consult_urgent_minutes: int = Field(120, ge=1)
+    consult_routine_minutes: int = Field(24 * 60, ge=1)
+
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
