@@ -8,5 +8,6 @@ from carebridge.db import Base
 from carebridge.network import models as network_models  # noqa: F401
 from carebridge.notifications import models as notification_models  # noqa: F401
 from carebridge.records import models as records_models  # noqa: F401
+from carebridge.referrals import models as referral_models  # noqa: F401
 
 metadata = Base.metadata
