@@ -31,6 +31,7 @@ class Net:
     outsider: User
     patient: Patient
     entries: list
+    outsider_facility_id: int = 0
 
 
 def include_consultations(application) -> None:  # noqa: ANN001
@@ -55,6 +56,10 @@ async def _offer(db, facility: Facility, department: Department) -> None:  # noq
 
 @pytest.fixture
 async def net(world, db) -> Net:  # noqa: ANN001
+    return await build_net(world, db)
+
+
+async def build_net(world, db) -> Net:  # noqa: ANN001
     n = next(_seq)
     department = Department(code=f"cardio_cons_{n}", name="心血管内科", name_en="Cardiology")
     db.add(department)
@@ -79,7 +84,8 @@ async def net(world, db) -> Net:  # noqa: ANN001
     ]
     db.add_all(entries)
     await db.flush()
+    elsewhere = await world.facility()
     return Net(township, county, city, department.code, requester,
                await world.user((Role.doctor, county.id)), await world.user((Role.doctor, county.id)),
                await world.user((Role.facility_admin, county.id)), await world.user((Role.doctor, city.id)),
-               await world.user((Role.doctor, (await world.facility()).id)), patient, entries)
+               await world.user((Role.doctor, elsewhere.id)), patient, entries, elsewhere.id)
