@@ -173,3 +173,18 @@ async def test_pages_refer_and_act_from_the_browser(client, world, net):
 async def test_others_cannot_open_the_referral_form_for_a_patient_not_theirs(client, world, net):
     response = await client.get(f"/referrals/new?patient_id={net.patient.id}", headers=await world.token(net.outsider))
     assert response.status_code == 404
+
+
+async def test_viewing_is_audited_and_arrival_of_a_known_patient_adds_no_second_registration(client, world, net):
+    made = await _refer(client, world, net)
+    await world.db.flush()
+    world.db.add(PatientRegistration(patient_id=net.patient.id, facility_id=net.county.id, mrn="C-77"))
+    await world.db.flush()
+    await client.get(f"/api/v1/referrals/{made['id']}", headers=await world.token(net.receiver_admin))
+    viewed = await world.db.scalar(select(AuditEvent).where(AuditEvent.action == "referral_read"))
+    assert (viewed.actor_user_id, viewed.patient_id) == (net.receiver_admin.id, net.patient.id)
+    for action in ("accept", "arrive"):
+        assert (await _act(client, world, net.receiver, made["id"], action)).status_code == 200
+    mrns = (await world.db.scalars(select(PatientRegistration.mrn).where(
+        PatientRegistration.patient_id == net.patient.id, PatientRegistration.facility_id == net.county.id))).all()
+    assert mrns == ["C-77"]

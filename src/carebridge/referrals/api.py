@@ -40,7 +40,7 @@ async def list_referrals(db: Db, principal: CurrentPrincipal,
 @router.get("/referrals/{referral_id}", response_model=ReferralOut)
 async def get_referral(referral_id: int, db: Db, principal: CurrentPrincipal) -> ReferralOut:
     """One referral, with the actions the caller may take now."""
-    return _out(await service.get_referral(db, principal, referral_id), principal)
+    return _out(await service.view_referral(db, principal, referral_id), principal)
 
 
 @router.post("/referrals/{referral_id}/actions/{action}", response_model=ReferralOut)

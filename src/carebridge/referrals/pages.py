@@ -80,7 +80,7 @@ async def create_referral(db: Db, principal: CurrentPrincipal, patient_id: Annot
 
 @router.get("/referrals/{referral_id}")
 async def referral_page(request: Request, db: Db, principal: CurrentPrincipal, referral_id: int) -> Response:
-    referral = await service.get_referral(db, principal, referral_id)
+    referral = await service.view_referral(db, principal, referral_id)
     actions = lifecycle.actions_for(referral.state, service.sides_of(principal, referral))
     return render(request, "referrals/detail.html", {
         "r": referral, "actions": [a.value for a in actions], "labels": LABELS,

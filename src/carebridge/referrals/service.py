@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.grants import grant_access
 from carebridge.access.models import AccessGrant, Purpose
-from carebridge.access.service import WRITE, access_patient, record_denial
+from carebridge.access.service import WRITE, access_patient, record_denial, surviving_patient
 from carebridge.audit import service as audit
 from carebridge.auth.models import CLINICAL_ROLES, Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
@@ -25,7 +25,7 @@ from carebridge.kit.i18n import N_
 from carebridge.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from carebridge.network.models import Facility
 from carebridge.notifications.service import notify
-from carebridge.records.models import Patient, PatientRegistration
+from carebridge.records.models import PatientRegistration
 from carebridge.records.registration import add_registration
 from carebridge.referrals import lifecycle
 from carebridge.referrals.lifecycle import NEEDS_REASON, TERMINAL, Action, Actor, State
@@ -129,12 +129,22 @@ async def _record(session: AsyncSession, principal: Principal, referral: Referra
         purpose=Purpose.referral.value, detail={"state": referral.state, **detail}))
 
 
-async def get_referral(session: AsyncSession, principal: Principal, referral_id: int) -> Referral:
-    referral = await session.get(Referral, referral_id)
+async def get_referral(session: AsyncSession, principal: Principal, referral_id: int, *,
+                       for_update: bool = False) -> Referral:
+    # Locked when about to move it, so two concurrent moves cannot both start from the same state.
+    referral = await session.get(Referral, referral_id, with_for_update=for_update)
     if referral is None or not _may_see(principal, referral):
         record_denial(session, principal, referral.patient_id if referral else None, action="read",
                       resource_type="Referral", resource_id=referral_id, purpose=Purpose.referral.value)
         raise NotFound(N_("referral not found"))
+    return referral
+
+
+async def view_referral(session: AsyncSession, principal: Principal, referral_id: int) -> Referral:
+    """Reading a referral shows who the patient is, so the view is written down like any other."""
+    referral = await get_referral(session, principal, referral_id)
+    here = sorted({referral.from_facility_id, referral.to_facility_id} & principal.facilities_with(*STAFF_ROLES))
+    await _record(session, principal, referral, "read", here[0])
     return referral
 
 
@@ -147,7 +157,7 @@ def _check_reason(action: Action, reason: str) -> str:
 
 async def act(session: AsyncSession, principal: Principal, referral_id: int, action: str,
               reason: str = "") -> Referral:
-    referral = await get_referral(session, principal, referral_id)
+    referral = await get_referral(session, principal, referral_id, for_update=True)
     try:
         action = Action(action)
     except ValueError:
@@ -178,12 +188,13 @@ async def _end(session: AsyncSession, referral: Referral) -> None:
 
 
 async def _register_at_receiver(session: AsyncSession, principal: Principal, referral: Referral) -> None:
+    patient = await surviving_patient(session, referral.patient_id)  # merged since the referral was made
+    if patient is None:
+        raise NotFound(N_("patient not found"))
     known = await session.scalar(select(PatientRegistration.id).where(
-        PatientRegistration.patient_id == referral.patient_id,
-        PatientRegistration.facility_id == referral.to_facility_id))
+        PatientRegistration.patient_id == patient.id, PatientRegistration.facility_id == referral.to_facility_id))
     if known is not None:
         return
-    patient = await session.get(Patient, referral.patient_id)
     registration = await add_registration(session, patient, referral.to_facility_id, None)
     await audit.append(session, audit.Entry(
         action="register", outcome="success", actor=principal.actor(referral.to_facility_id),
