@@ -35,11 +35,13 @@ class Net:
 
 
 def include_consultations(application) -> None:  # noqa: ANN001
-    from carebridge.consultations import api
+    from carebridge.consultations import api, pages
 
     paths = {getattr(route, "path", None) for route in application.router.routes}
     if "/api/v1/consultations" not in paths:
         application.include_router(api.router)
+    if "/consultations/{case_id}" not in paths:
+        application.include_router(pages.router)
 
 
 @pytest.fixture
