@@ -188,3 +188,16 @@ async def test_viewing_is_audited_and_arrival_of_a_known_patient_adds_no_second_
     mrns = (await world.db.scalars(select(PatientRegistration.mrn).where(
         PatientRegistration.patient_id == net.patient.id, PatientRegistration.facility_id == net.county.id))).all()
     assert mrns == ["C-77"]
+
+
+async def test_a_refused_form_is_shown_again_with_the_message_and_nothing_saved(client, world, net):
+    from carebridge.referrals.models import Referral
+
+    csrf = await sign_in(client, world.db, net.sender)
+    response = await client.post("/referrals/new", data={
+        "csrf_token": csrf, "patient_id": net.patient.id, "to_facility_id": net.county.id,
+        "reason": "follow_up", "summary": "血压控制不佳"})
+    assert response.status_code == 422
+    assert "this reason does not fit" in response.text and "血压控制不佳" in response.text
+    assert await world.db.scalar(select(Referral.id)) is None
+    assert await world.db.scalar(select(AccessGrant.id)) is None

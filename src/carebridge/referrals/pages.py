@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
+from carebridge.errors import InvalidInput
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
+from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
 from carebridge.records.models import Patient
 from carebridge.referrals import lifecycle, service
@@ -54,27 +56,37 @@ async def referrals_page(request: Request, db: Db, principal: CurrentPrincipal, 
         "patients": await _patient_names(db, {r.patient_id for r in page.items})})
 
 
-@router.get("/referrals/new")
-async def new_referral_page(request: Request, db: Db, principal: CurrentPrincipal, patient_id: int) -> Response:
+async def _form(request: Request, db: Db, principal: CurrentPrincipal, patient_id: int, *,
+                form: dict | None = None, error: str | None = None, status_code: int = 200) -> Response:
     access = await access_patient(db, principal, patient_id, purpose=Purpose.referral, action="refer_form",
                                   mode=WRITE)
     facilities = (await db.scalars(select(Facility).where(Facility.active, Facility.id != access.facility_id)
                                    .order_by(Facility.tier, Facility.name))).all()
     return render(request, "referrals/new.html", {
-        "patient": access.patient, "facilities": facilities, "labels": LABELS,
-        "up_reasons": service.UP_REASONS, "down_reasons": service.DOWN_REASONS,
-        "english": i18n.get_locale() == "en"})
+        "patient": access.patient, "facilities": facilities, "labels": LABELS, "form": form or {},
+        "error": error, "up_reasons": service.UP_REASONS, "down_reasons": service.DOWN_REASONS,
+        "english": i18n.get_locale() == "en"}, status_code=status_code)
+
+
+@router.get("/referrals/new")
+async def new_referral_page(request: Request, db: Db, principal: CurrentPrincipal, patient_id: int) -> Response:
+    return await _form(request, db, principal, patient_id)
 
 
 @router.post("/referrals/new")
-async def create_referral(db: Db, principal: CurrentPrincipal, patient_id: Annotated[int, Form()],
-                          to_facility_id: Annotated[int, Form()], reason: Annotated[str, Form(max_length=30)],
-                          summary: Text = "", plan: Text = "",
+async def create_referral(request: Request, db: Db, principal: CurrentPrincipal,
+                          patient_id: Annotated[int, Form()], to_facility_id: Annotated[int, Form()],
+                          reason: Annotated[str, Form(max_length=30)], summary: Text = "", plan: Text = "",
                           follow_up_days: Annotated[str, Form(max_length=4)] = "") -> Response:
     days = int(follow_up_days) if follow_up_days.strip().isdigit() else None
-    referral = await service.refer_patient(db, principal, service.ReferralInput(
-        patient_id=patient_id, to_facility_id=to_facility_id, reason=reason, summary=summary, plan=plan,
-        follow_up_days=days))
+    data = service.ReferralInput(patient_id=patient_id, to_facility_id=to_facility_id, reason=reason,
+                                 summary=summary, plan=plan, follow_up_days=days)
+    try:
+        referral = await service.refer_patient(db, principal, data)
+    except InvalidInput as problem:
+        await db.rollback()  # nothing of the refused referral is kept; the form is shown again
+        return await _form(request, db, principal, patient_id, form=vars(data), error=_(problem.message),
+                           status_code=422)
     return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
 
 
