@@ -73,3 +73,13 @@ async def test_second_expert_to_accept_gets_409(api, world, net):
 async def test_unknown_fields_and_bad_input_are_422(api, world, net):
     assert (await _request(api, world, net, colour="red")).status_code == 422
     assert (await _request(api, world, net, urgency="whenever")).status_code == 422
+
+
+async def test_my_list_pages_with_a_cursor_and_hides_others_drafts(api, world, net):
+    made = [(await _request(api, world, net)).json()["id"] for _ in range(3)]
+    h = await world.token(net.requester)
+    first = (await api.get("/api/v1/consultations?limit=2", headers=h)).json()
+    rest = (await api.get(f"/api/v1/consultations?limit=2&cursor={first['next_cursor']}", headers=h)).json()
+    assert [c["id"] for c in first["items"] + rest["items"]] == made[::-1] and rest["next_cursor"] is None
+    drafts_elsewhere = await api.get("/api/v1/consultations", headers=await world.token(net.county_doctor))
+    assert drafts_elsewhere.json()["items"] == []
