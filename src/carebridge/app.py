@@ -30,21 +30,24 @@ def _routers() -> list:
     from carebridge.audit import pages as audit_pages
     from carebridge.auth import api as auth_api
     from carebridge.auth import pages as auth_pages
+    from carebridge.consultations import api as consultations_api
+    from carebridge.consultations import pages as consultations_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import pages as notification_pages
     from carebridge.realtime import api as realtime_api
-    from carebridge.referrals import api as referrals_api
-    from carebridge.referrals import pages as referrals_pages
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
+    from carebridge.referrals import api as referrals_api
+    from carebridge.referrals import pages as referrals_pages
     from carebridge.web import pages as shell_pages
 
     return [
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
+        consultations_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
-        realtime_api.router, realtime_api.ws_router, referrals_api.router,
+        realtime_api.router, realtime_api.ws_router, referrals_api.router, consultations_api.router,
     ]
 
 
