@@ -9,11 +9,11 @@ lead), and *system* (timers: response-time expiry, automatic close).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from carebridge.errors import Conflict, Forbidden
 from carebridge.kit.i18n import N_
+from carebridge.kit.lifecycle import Move, TransitionTable
+from carebridge.kit.lifecycle import move as _m
 
 
 class State(StrEnum):
@@ -60,19 +60,9 @@ class Actor(StrEnum):
 TERMINAL = frozenset({State.closed, State.declined, State.cancelled, State.expired})
 
 
-@dataclass(frozen=True)
-class Move:
-    to: State
-    by: frozenset[Actor]
-
-
-def _m(to: State, *by: Actor) -> Move:
-    return Move(to, frozenset(by))
-
-
 R, C, E, S = Actor.requester, Actor.coordinator, Actor.expert, Actor.system
 
-TABLE: dict[tuple[State, Action], Move] = {
+TABLE: dict[tuple[State, Action], Move[State, Actor]] = {
     (State.draft, Action.submit): _m(State.submitted, R),
     (State.draft, Action.cancel): _m(State.cancelled, R),
 
@@ -113,19 +103,17 @@ TABLE: dict[tuple[State, Action], Move] = {
 }
 
 
+LIFECYCLE = TransitionTable(
+    TABLE, states=State, actions=Action, parties=Actor,
+    invalid_message=N_("this action is not possible in the case's current state"),
+    forbidden_message=N_("your part in this case does not allow this action"),
+)
+
+
 def next_state(state: State | str, action: Action | str, actor: Actor | str) -> State:
-    state, action, actor = State(state), Action(action), Actor(actor)
-    move = TABLE.get((state, action))
-    if move is None:
-        raise Conflict(N_("this action is not possible in the case's current state"),
-                       code="invalid_transition", details={"state": state.value, "action": action.value})
-    if actor not in move.by:
-        raise Forbidden(N_("your part in this case does not allow this action"),
-                        code="not_your_move", details={"action": action.value, "actor": actor.value})
-    return move.to
+    return LIFECYCLE.next_state(state, action, [actor])
 
 
 def actions_for(state: State | str, actor: Actor | str) -> list[Action]:
     """What this participant can do now: drives the buttons a page shows."""
-    state, actor = State(state), Actor(actor)
-    return [action for (s, action), move in TABLE.items() if s == state and actor in move.by]
+    return LIFECYCLE.actions_for(state, [actor])

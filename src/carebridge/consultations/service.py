@@ -30,7 +30,7 @@ from carebridge.audit import service as audit
 from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
-from carebridge.consultations.lifecycle import TABLE, TERMINAL, Action, Actor, State, actions_for, next_state
+from carebridge.consultations.lifecycle import LIFECYCLE, TERMINAL, Action, Actor, State, actions_for, next_state
 from carebridge.consultations.models import CaseEvent, CaseSharedItem, ConsultationCase, Mode, Urgency
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
@@ -229,9 +229,7 @@ async def _load(session: AsyncSession, principal: Principal, case_id: int) -> tu
 
 
 def _acting_part(case: ConsultationCase, action: Action, parts: frozenset[Actor]) -> Actor:
-    move = TABLE.get((State(case.state), action))
-    if move is None:
-        next_state(case.state, action, Actor.requester)  # raises the 409 with the table's message
+    move = LIFECYCLE.lookup(case.state, action)  # a move not in the table is the 409
     for part in PART_ORDER:
         if part in parts and part in move.by:
             return part

@@ -9,11 +9,11 @@ Sides, not system roles: the *sender* (clinicians of the referring facility) and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 
-from carebridge.errors import Conflict, Forbidden
 from carebridge.kit.i18n import N_
+from carebridge.kit.lifecycle import Move, TransitionTable
+from carebridge.kit.lifecycle import move as _m
 
 
 class State(StrEnum):
@@ -43,19 +43,9 @@ TERMINAL = frozenset({State.completed, State.declined, State.cancelled})
 NEEDS_REASON = frozenset({Action.decline, Action.cancel})
 
 
-@dataclass(frozen=True)
-class Move:
-    to: State
-    by: frozenset[Actor]
-
-
-def _m(to: State, *by: Actor) -> Move:
-    return Move(to, frozenset(by))
-
-
 S, R = Actor.sender, Actor.receiver
 
-TABLE: dict[tuple[State, Action], Move] = {
+TABLE: dict[tuple[State, Action], Move[State, Actor]] = {
     (State.requested, Action.accept): _m(State.accepted, R),
     (State.requested, Action.decline): _m(State.declined, R),
     (State.requested, Action.cancel): _m(State.cancelled, S),
@@ -67,22 +57,18 @@ TABLE: dict[tuple[State, Action], Move] = {
 }
 
 
+LIFECYCLE = TransitionTable(
+    TABLE, states=State, actions=Action, parties=Actor,
+    invalid_message=N_("this action is not possible in the referral's current state"),
+    forbidden_message=N_("your side of this referral does not allow this action"),
+)
+
+
 def next_state(state: State | str, action: Action | str, actors: Iterable[Actor | str]) -> State:
     """`actors`: every side the caller is on (someone may work at both facilities)."""
-    state, action = State(state), Action(action)
-    sides = {Actor(a) for a in actors}
-    move = TABLE.get((state, action))
-    if move is None:
-        raise Conflict(N_("this action is not possible in the referral's current state"),
-                       code="invalid_transition", details={"state": state.value, "action": action.value})
-    if not sides & move.by:
-        raise Forbidden(N_("your side of this referral does not allow this action"),
-                        code="not_your_move", details={"action": action.value,
-                                                       "actors": sorted(a.value for a in sides)})
-    return move.to
+    return LIFECYCLE.next_state(state, action, actors)
 
 
 def actions_for(state: State | str, actors: Iterable[Actor | str]) -> list[Action]:
     """What this caller can do now: drives the buttons a page shows."""
-    state, sides = State(state), {Actor(a) for a in actors}
-    return [action for (s, action), move in TABLE.items() if s == state and sides & move.by]
+    return LIFECYCLE.actions_for(state, actors)
