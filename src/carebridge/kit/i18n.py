@@ -3,7 +3,7 @@ there is no compile step to forget. The locale of the current request lives in a
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +42,15 @@ def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
 
 def set_locale(locale: str) -> None:
     _current.set(locale if locale in SUPPORTED else _fallback)
+
+
+def enter_locale(locale: str) -> Token[str]:
+    """Sets the locale for one request; `exit_locale` restores what was there before."""
+    return _current.set(locale if locale in SUPPORTED else _fallback)
+
+
+def exit_locale(token: Token[str]) -> None:
+    _current.reset(token)
 
 
 def get_locale() -> str:

@@ -26,12 +26,19 @@ class LocaleMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            cookie = SimpleCookie(headers.get("cookie", "")).get(LOCALE_COOKIE)
-            i18n.set_locale(i18n.negotiate(cookie.value if cookie else None, None,
-                                           headers.get("accept-language")))
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        cookie = SimpleCookie(headers.get("cookie", "")).get(LOCALE_COOKIE)
+        # Restored afterwards so the request's language never leaks into whatever runs next in
+        # this context (an in-process client, a background task).
+        token = i18n.enter_locale(i18n.negotiate(cookie.value if cookie else None, None,
+                                                 headers.get("accept-language")))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.exit_locale(token)
 
 
 class SecurityHeadersMiddleware:
