@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from carebridge.consultations import service
+from carebridge.consultations import service, team
 from carebridge.consultations.schemas import (
     ActionIn,
     CaseDetail,
@@ -14,7 +14,9 @@ from carebridge.consultations.schemas import (
     CaseList,
     CaseOut,
     EventOut,
+    InviteIn,
     SharedEntryOut,
+    TeamSeatOut,
 )
 from carebridge.kit.pagination import MAX_PAGE_SIZE
 from carebridge.web.deps import CurrentPrincipal, Db
@@ -27,7 +29,8 @@ def _detail(view: service.CaseView) -> CaseDetail:
     base = CaseOut.model_validate(view.case).model_dump()
     return CaseDetail(**base, my_parts=sorted(p.value for p in view.parts), actions=[a.value for a in view.actions],
                       events=[EventOut.model_validate(e) for e in view.events],
-                      shared_entries=[SharedEntryOut.model_validate(e) for e in view.shared])
+                      shared_entries=[SharedEntryOut.model_validate(e) for e in view.shared],
+                      team=[TeamSeatOut.model_validate(s) for s in view.team])
 
 
 @router.post("/consultations", response_model=CaseDetail, status_code=201)
@@ -35,6 +38,7 @@ async def request_consultation(body: CaseIn, db: Db, principal: CurrentPrincipal
     """A draft case; `submit` it with POST /consultations/{id}/actions/submit."""
     data = body.model_dump()
     data["shared_entry_ids"] = tuple(data["shared_entry_ids"])
+    data["team_specialties"] = tuple(data["team_specialties"])
     case = await service.request_consultation(db, principal, service.CaseRequest(**data))
     return _detail(await service.access_case(db, principal, case.id))
 
@@ -59,4 +63,18 @@ async def act_on_consultation(case_id: int, action: str, body: ActionIn, db: Db,
     """One lifecycle move. 409 when the move is not possible now or someone else moved the case first;
     decline, return_for_information, cancel and reassign need a reason in `note`."""
     await service.take_action(db, principal, case_id, action, body.note)
+    return _detail(await service.access_case(db, principal, case_id))
+
+
+@router.post("/consultations/{case_id}/team", response_model=CaseDetail)
+async def invite_team_member(case_id: int, body: InviteIn, db: Db, principal: CurrentPrincipal) -> CaseDetail:
+    """The lead expert or coordinator invites a doctor onto a seat (or a new seat) of the team."""
+    await team.invite_member(db, principal, case_id, body.user_id, seat_id=body.seat_id, department=body.specialty)
+    return _detail(await service.access_case(db, principal, case_id))
+
+
+@router.post("/consultations/{case_id}/team/{seat_id}/free", response_model=CaseDetail)
+async def free_team_seat(case_id: int, seat_id: int, body: ActionIn, db: Db, principal: CurrentPrincipal) -> CaseDetail:
+    """The member leaves the team (a reason in `note`); their own access ends now."""
+    await team.free_seat(db, principal, case_id, seat_id, body.note)
     return _detail(await service.access_case(db, principal, case_id))

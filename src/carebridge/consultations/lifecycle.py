@@ -4,7 +4,8 @@ in the table is a 409 with a message, and an actor not listed is a 403.
 
 Case participants, not system roles: the *requester* (the doctor who asked), the *coordinator*
 (triage at the receiving hub), the *expert* (an invited or assigned specialist; for an MDT the
-lead), and *system* (timers: response-time expiry, automatic close).
+lead), *member* (a specialist invited to a multi-disciplinary team: reads, joins the session and
+writes a section, but moves nothing), and *system* (timers: response-time expiry, automatic close).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Actor(StrEnum):
     requester = "requester"
     coordinator = "coordinator"
     expert = "expert"
+    member = "member"
     system = "system"
 
 

@@ -77,3 +77,20 @@ class CaseSharedItem(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("consultation_cases.id"), index=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("record_entries.id"))
+
+
+class CaseTeamSeat(Base):
+    """A seat on a multi-disciplinary team: a specialty the requester asked for (or the lead added),
+    filled by a doctor the coordinator or the lead expert invites. The assigned expert leads the
+    team and signs the whole opinion; members read the case, join the session and write their part."""
+
+    __tablename__ = "consultation_team_seats"
+    __table_args__ = (UniqueConstraint("case_id", "member_user_id", name="uq_consultation_team_seats_case_member"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("consultation_cases.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    member_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invited_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

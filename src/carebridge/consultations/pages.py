@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
-from carebridge.consultations import service
-from carebridge.consultations.lifecycle import Action, State
+from carebridge.auth.models import Role, RoleAssignment, User
+from carebridge.consultations import service, team
+from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Department
@@ -36,11 +37,12 @@ LABELS = {
                Action.schedule: N_("Schedule"), Action.reschedule: N_("Reschedule"),
                Action.start_session: N_("Start session"), Action.sign_opinion: N_("Sign opinion"),
                Action.acknowledge: N_("Acknowledge"), Action.close: N_("Close"), Action.cancel: N_("Cancel case"),
-               Action.expire: N_("Expire"), "request": N_("Requested")},
+               Action.expire: N_("Expire"), "request": N_("Requested"),
+               "invite_member": N_("Invited to the team"), "remove_member": N_("Left the team")},
     "urgency": {"emergency": N_("Emergency"), "urgent": N_("Urgent"), "routine": N_("Routine")},
     "mode": {"live": N_("Live video"), "async": N_("Store-and-forward")},
     "part": {"requester": N_("Requester"), "coordinator": N_("Coordinator"), "expert": N_("Expert"),
-             "system": N_("System")},
+             "member": N_("Team member"), "system": N_("System")},
 }
 Text = Annotated[str, Form(max_length=2000)]
 
@@ -74,10 +76,12 @@ async def request_submit(db: Db, principal: CurrentPrincipal, patient_id: Annota
                          urgency: Annotated[str, Form()] = "routine", mode: Annotated[str, Form()] = "async",
                          specialty: Annotated[str, Form(max_length=40)] = "",
                          shared_entry_ids: Annotated[list[int] | None, Form()] = None,
+                         team_specialties: Annotated[list[str] | None, Form()] = None,
                          send: Annotated[str, Form()] = "") -> Response:
     case = await service.request_consultation(db, principal, service.CaseRequest(
         patient_id=patient_id, question=question, clinical_summary=clinical_summary, urgency=urgency, mode=mode,
-        specialty=specialty or None, shared_entry_ids=tuple(shared_entry_ids or ())))
+        specialty=specialty or None, shared_entry_ids=tuple(shared_entry_ids or ()),
+        team_specialties=tuple(team_specialties or ())))
     if send:
         await service.take_action(db, principal, case.id, Action.submit.value)
     return RedirectResponse(f"/consultations/{case.id}", status_code=303)
@@ -87,7 +91,43 @@ async def request_submit(db: Db, principal: CurrentPrincipal, patient_id: Annota
 async def case_page(request: Request, db: Db, principal: CurrentPrincipal, case_id: int) -> Response:
     view = await service.access_case(db, principal, case_id)
     return render(request, "consultations/case.html", {
-        "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON})
+        "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON,
+        "team": await _team_context(db, view)})
+
+
+async def _team_context(db: Db, view: service.CaseView) -> dict:
+    """Names for the team seats, and for a lead or coordinator the doctors they may invite."""
+    case = view.case
+    manages = bool({Actor.expert, Actor.coordinator} & view.parts) and case.state in team.TEAM_STATES
+    users = {s.member_user_id for s in view.team if s.member_user_id}
+    candidates: list[User] = []
+    if manages and case.target_facility_id is not None:
+        taken = users | {case.requesting_doctor_id, case.assigned_expert_id}
+        candidates = [u for u in (await db.scalars(select(User).join(RoleAssignment).where(
+            RoleAssignment.facility_id == case.target_facility_id, RoleAssignment.role == Role.doctor.value,
+            User.is_active).order_by(User.display_name).limit(200))).all() if u.id not in taken]
+    names = {u.id: u.display_name for u in (await db.scalars(select(User).where(User.id.in_(users)))).all()}
+    return {"manages": manages, "names": names, "candidates": candidates,
+            "departments": dict(await _department_names(db))}
+
+
+async def _department_names(db: Db) -> list[tuple[int, str]]:
+    english = i18n.get_locale() == "en"
+    rows = (await db.scalars(select(Department))).all()
+    return [(d.id, d.name_en if english else d.name) for d in rows]
+
+
+@router.post("/consultations/{case_id}/team")
+async def team_invite(db: Db, principal: CurrentPrincipal, case_id: int, user_id: Annotated[int, Form()],
+                      seat_id: Annotated[int | None, Form()] = None) -> Response:
+    await team.invite_member(db, principal, case_id, user_id, seat_id=seat_id)
+    return RedirectResponse(f"/consultations/{case_id}", status_code=303)
+
+
+@router.post("/consultations/{case_id}/team/{seat_id}/free")
+async def team_free(db: Db, principal: CurrentPrincipal, case_id: int, seat_id: int, note: Text = "") -> Response:
+    await team.free_seat(db, principal, case_id, seat_id, note)
+    return RedirectResponse(f"/consultations/{case_id}", status_code=303)
 
 
 @router.post("/consultations/{case_id}/actions/{action}")

@@ -28,10 +28,25 @@ class CaseIn(Input):
     named_expert_id: int | None = None
     target_facility_id: int | None = Field(None, description="leave empty to route to the nearest higher tier")
     shared_entry_ids: list[int] = Field(default_factory=list, max_length=500)
+    team_specialties: list[str] = Field(default_factory=list, max_length=6,
+                                        description="department codes: a multi-disciplinary team, one seat each")
 
 
 class ActionIn(Input):
     note: Note = ""
+
+
+class InviteIn(Input):
+    user_id: int
+    seat_id: int | None = Field(None, description="an open seat; leave empty to add a seat")
+    specialty: str | None = Field(None, max_length=40, description="department code of a new seat")
+
+
+class TeamSeatOut(Output):
+    id: int
+    department_id: int | None
+    member_user_id: int | None
+    invited_at: dt.datetime | None
 
 
 class CaseOut(Output):
@@ -78,6 +93,7 @@ class CaseDetail(CaseOut):
     my_parts: list[str]
     actions: list[str] = Field(description="the lifecycle actions the caller can take now")
     events: list[EventOut]
+    team: list[TeamSeatOut] = Field(default_factory=list, description="multi-disciplinary team seats")
     shared_entries: list[SharedEntryOut]
 
 

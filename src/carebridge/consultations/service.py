@@ -4,10 +4,11 @@ Who plays which part in a case (lifecycle.Actor):
 - requester: the doctor who asked (`requesting_doctor_id`);
 - coordinator: a facility_admin or doctor at the target facility (the hub's triage desk);
 - expert: the assigned expert; while none is assigned, the named expert, or, when nobody was
-  named, any doctor at the target facility (so the first doctor to `accept` becomes the expert).
+  named, any doctor at the target facility (so the first doctor to `accept` becomes the expert);
+- member: a doctor invited to the case's multi-disciplinary team (team.py).
 A doctor at the target facility is therefore both coordinator and expert; the move decides which
 part acts. Readers of a case are its participants: the requester, clinicians and admins of the
-target facility once the case is submitted, and the named or assigned expert.
+target facility once the case is submitted, the named or assigned expert and the team members.
 
 Submitting grants the target facility read access to exactly the shared entries, purpose
 consultation. The grant is created with a far expiry (`OPEN_GRANT_DAYS`); when the case reaches
@@ -18,7 +19,7 @@ days later.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,14 @@ from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.consultations.lifecycle import LIFECYCLE, TERMINAL, Action, Actor, State, actions_for, next_state
-from carebridge.consultations.models import CaseEvent, CaseSharedItem, ConsultationCase, Mode, Urgency
+from carebridge.consultations.models import (
+    CaseEvent,
+    CaseSharedItem,
+    CaseTeamSeat,
+    ConsultationCase,
+    Mode,
+    Urgency,
+)
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
@@ -46,6 +54,8 @@ GRANT_DAYS_AFTER_CLOSE = 30
 REASON_MIN, NOTE_MAX = 3, 2000
 NEEDS_REASON = frozenset({Action.decline, Action.return_for_information, Action.cancel, Action.reassign})
 PART_ORDER = (Actor.requester, Actor.expert, Actor.coordinator)
+CASE_GRANT_SOURCES = ("consultation", "consultation_member")
+TEAM_MAX = 6  # the video room's mesh carries six people
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class CaseRequest:
     named_expert_id: int | None = None
     target_facility_id: int | None = None
     shared_entry_ids: tuple[int, ...] = ()
+    team_specialties: tuple[str, ...] = ()  # a multi-disciplinary team: one seat per department code
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class CaseView:
     events: list[CaseEvent]
     shared: list[RecordEntry]
     actions: list[Action]
+    team: list[CaseTeamSeat] = field(default_factory=list)
 
 
 def response_target(urgency: str) -> dt.timedelta:
@@ -86,8 +98,11 @@ def _check_request(data: CaseRequest) -> None:
         raise InvalidInput(N_("urgency must be emergency, urgent or routine"), details={"field": "urgency"})
     if data.mode not in {m.value for m in Mode}:
         raise InvalidInput(N_("mode must be live or async"), details={"field": "mode"})
-    if not data.specialty and data.named_expert_id is None and data.target_facility_id is None:
+    if (not data.specialty and not data.team_specialties and data.named_expert_id is None
+            and data.target_facility_id is None):
         raise InvalidInput(N_("name a specialty, an expert or a facility to ask"), details={"field": "specialty"})
+    if len(data.team_specialties) > TEAM_MAX or len(set(data.team_specialties)) != len(data.team_specialties):
+        raise InvalidInput(N_("a team has at most 6 different specialties"), details={"field": "team_specialties"})
 
 
 async def _department_id(session: AsyncSession, code: str | None) -> int | None:
@@ -124,16 +139,18 @@ async def request_consultation(session: AsyncSession, principal: Principal, data
     shared = await _check_shared(session, access, data.shared_entry_ids)
     if data.named_expert_id is not None and await _doctor_facility(session, data.named_expert_id) is None:
         raise InvalidInput(N_("the named expert is not a doctor in the network"), details={"field": "named_expert_id"})
+    seat_departments = [await _department_id(session, code) for code in data.team_specialties]
     case = ConsultationCase(
         patient_id=access.patient.id, requesting_facility_id=access.facility_id,
         requesting_doctor_id=principal.user_id, question=data.question.strip(),
         clinical_summary=data.clinical_summary.strip(), urgency=data.urgency, mode=data.mode,
-        specialty_department_id=await _department_id(session, data.specialty),
+        specialty_department_id=await _department_id(session, data.specialty) or next(iter(seat_departments), None),
         named_expert_id=data.named_expert_id, target_facility_id=data.target_facility_id,
         state=State.draft.value, version=1)
     session.add(case)
     await session.flush()
     session.add_all(CaseSharedItem(case_id=case.id, entry_id=i) for i in shared)
+    session.add_all(CaseTeamSeat(case_id=case.id, department_id=d) for d in seat_departments)
     session.add(CaseEvent(case_id=case.id, actor_user_id=principal.user_id, actor_part=Actor.requester.value,
                           action="request", from_state="", to_state=State.draft.value))
     await _audit(session, principal, case, "request", "", State.draft.value, Actor.requester)
@@ -192,8 +209,11 @@ async def _case_grant(session: AsyncSession, case_id: int) -> AccessGrant | None
         AccessGrant.revoked_at.is_(None)).order_by(AccessGrant.id).limit(1))
 
 
-def parts_of(principal: Principal, case: ConsultationCase) -> frozenset[Actor]:
+def parts_of(principal: Principal, case: ConsultationCase, member_ids: frozenset[int] = frozenset()
+             ) -> frozenset[Actor]:
     parts: set[Actor] = set()
+    if principal.user_id in member_ids and case.state != State.draft.value:
+        parts.add(Actor.member)
     if principal.user_id == case.requesting_doctor_id:
         parts.add(Actor.requester)
     target = case.target_facility_id if case.state != State.draft.value else None
@@ -218,9 +238,14 @@ def _is_reader(principal: Principal, case: ConsultationCase, parts: frozenset[Ac
                                              | principal.facilities_with(Role.facility_admin))
 
 
+async def team_member_ids(session: AsyncSession, case_id: int) -> frozenset[int]:
+    return frozenset((await session.scalars(select(CaseTeamSeat.member_user_id).where(
+        CaseTeamSeat.case_id == case_id, CaseTeamSeat.member_user_id.is_not(None)))).all())
+
+
 async def _load(session: AsyncSession, principal: Principal, case_id: int) -> tuple[ConsultationCase, frozenset]:
     case = await session.get(ConsultationCase, case_id)
-    parts = parts_of(principal, case) if case else frozenset()
+    parts = parts_of(principal, case, await team_member_ids(session, case_id)) if case else frozenset()
     if case is None or not _is_reader(principal, case, parts):
         record_denial(session, principal, case.patient_id if case else None, action="read",
                       resource_type="ConsultationCase", resource_id=case_id, purpose=Purpose.consultation.value)
@@ -305,11 +330,14 @@ async def take_action(session: AsyncSession, principal: Principal, case_id: int,
 
 
 async def _end_grant(session: AsyncSession, case: ConsultationCase) -> None:
-    grant = await _case_grant(session, case.id)
-    if grant is not None:
-        ends = (case.closed_at or utcnow()) + dt.timedelta(days=GRANT_DAYS_AFTER_CLOSE)
+    """Every grant the case made (the target facility's, team members') ends GRANT_DAYS_AFTER_CLOSE later."""
+    ends = (case.closed_at or utcnow()) + dt.timedelta(days=GRANT_DAYS_AFTER_CLOSE)
+    grants = (await session.scalars(select(AccessGrant).where(
+        AccessGrant.source_type.in_(CASE_GRANT_SOURCES), AccessGrant.source_id == case.id,
+        AccessGrant.revoked_at.is_(None)))).all()
+    for grant in grants:
         grant.expires_at = min(grant.expires_at, ends)
-        await session.flush()
+    await session.flush()
 
 
 async def _audit(session: AsyncSession, principal: Principal, case: ConsultationCase, action: str,
@@ -360,15 +388,19 @@ async def access_case(session: AsyncSession, principal: Principal, case_id: int)
             RecordEntry.id.in_(await _shared_ids(session, case.id))).order_by(RecordEntry.occurred_at))).all()
         shared = [e for e in entries if patient.allows(e)]
     actions = sorted({a for p in parts for a in actions_for(case.state, p)}, key=list(Action).index)
-    return CaseView(case, parts, patient, events, shared, actions)
+    team = list((await session.scalars(select(CaseTeamSeat).where(CaseTeamSeat.case_id == case.id)
+                                       .order_by(CaseTeamSeat.id))).all())
+    return CaseView(case, parts, patient, events, shared, actions, team)
 
 
 async def list_cases(session: AsyncSession, principal: Principal, cursor: str | None = None,
                      limit: int = 50) -> Page[ConsultationCase]:
     """Cases I asked, cases for my facilities (once submitted), cases assigned to me; newest first."""
     check_limit(limit)
+    my_seats = select(CaseTeamSeat.case_id).where(CaseTeamSeat.member_user_id == principal.user_id)
     mine = [ConsultationCase.requesting_doctor_id == principal.user_id,
-            ConsultationCase.assigned_expert_id == principal.user_id]
+            ConsultationCase.assigned_expert_id == principal.user_id,
+            ConsultationCase.id.in_(my_seats) & (ConsultationCase.state != State.draft.value)]
     facilities = principal.clinical_facility_ids | principal.facilities_with(Role.facility_admin)
     if facilities:
         mine.append(ConsultationCase.target_facility_id.in_(facilities)
