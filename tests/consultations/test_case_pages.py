@@ -42,3 +42,16 @@ async def test_pages_refuse_outsiders_and_anonymous(browser, world, db, net):
     await login_as(browser, db, net.city_doctor)
     assert (await browser.get(f"/consultations/new?patient_id={net.patient.id}")).status_code == 404
     assert (await browser.get("/consultations/999999")).status_code == 404
+
+
+async def test_shared_items_are_named_in_the_readers_language(browser, world, db, net):
+    """Coded items are named by their code, as on the patient page, not by the English display."""
+    csrf = await login_as(browser, db, net.requester)
+    browser.cookies.set("cb_lang", "zh_CN")
+    form = await browser.get(f"/consultations/new?patient_id={net.patient.id}")
+    assert "心率" in form.text and "Heart rate" not in form.text
+    sent = await browser.post("/consultations/new", data={
+        "csrf_token": csrf, "patient_id": net.patient.id, "question": "房颤吗？", "specialty": net.specialty,
+        "shared_entry_ids": [net.entries[0].id, net.entries[1].id]})
+    page = await browser.get(sent.headers["location"])
+    assert "心率" in page.text and "原发性高血压" in page.text and "Essential hypertension" not in page.text

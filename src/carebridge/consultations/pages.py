@@ -18,6 +18,7 @@ from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Department
 from carebridge.records.models import RecordEntry
+from carebridge.records.page_parts import entry_label
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
@@ -67,7 +68,8 @@ async def request_form(request: Request, db: Db, principal: CurrentPrincipal, pa
         RecordEntry.patient_id == access.patient.id, RecordEntry.voided_at.is_(None), access.entry_filter())
         .order_by(RecordEntry.occurred_at.desc(), RecordEntry.id.desc()).limit(SHAREABLE_LIMIT))).all()
     return render(request, "consultations/new.html", {
-        "patient": access.patient, "entries": entries, "departments": await _departments(db), "labels": LABELS})
+        "patient": access.patient, "entries": entries, "departments": await _departments(db), "labels": LABELS,
+        "entry_label": entry_label})
 
 
 @router.post("/consultations/new")
@@ -92,7 +94,7 @@ async def case_page(request: Request, db: Db, principal: CurrentPrincipal, case_
     view = await service.access_case(db, principal, case_id)
     return render(request, "consultations/case.html", {
         "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON,
-        "team": await _team_context(db, view)})
+        "team": await _team_context(db, view), "entry_label": entry_label})
 
 
 async def _team_context(db: Db, view: service.CaseView) -> dict:

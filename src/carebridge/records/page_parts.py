@@ -16,7 +16,7 @@ from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.records import codes, service
 from carebridge.records.charts import SeriesInput, build_chart
-from carebridge.records.models import EntryKind
+from carebridge.records.models import EntryKind, RecordEntry
 from carebridge.records.schemas import EntryOut
 from carebridge.records.views import CST
 from carebridge.web.deps import Db
@@ -71,12 +71,15 @@ def condition_label(code: str, fallback: str = "") -> str:
     return known[1] if i18n.get_locale() == "en" else known[0]
 
 
-def entry_label(entry: EntryOut) -> str:
+def entry_label(entry: EntryOut | RecordEntry) -> str:
+    """Coded kinds by their code, in the reader's language; works for API shapes and table rows, so
+    every feature that lists record items (consultations, referrals) names them the same way."""
     if entry.kind == EntryKind.observation:
         return observation_label(entry.code, entry.display)
     if entry.kind == EntryKind.condition:
         return condition_label(entry.code, entry.display)
-    return entry.display or entry.details.get("title", "")
+    details = entry.details if isinstance(entry, EntryOut) else {}
+    return entry.display or details.get("title", "") or entry.code
 
 
 def catalogue() -> dict:
