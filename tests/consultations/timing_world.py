@@ -41,8 +41,8 @@ async def shift(db, who: Practitioner, facility: Facility, starts_at: dt.datetim
 
 
 async def submitted_case(world, net, db, *, urgency: str = "urgent", mode: str = "live",  # noqa: ANN001
-                         target_facility_id: int | None = None):
-    requester = await world.principal(net.requester)
+                         target_facility_id: int | None = None, requester=None):
+    requester = await world.principal(requester or net.requester)
     case = await service.request_consultation(db, requester, service.CaseRequest(
         patient_id=net.patient.id, question="Atrial fibrillation?", urgency=urgency, mode=mode,
         specialty=net.specialty, target_facility_id=target_facility_id, shared_entry_ids=(net.entries[0].id,)))
