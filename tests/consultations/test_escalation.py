@@ -59,8 +59,8 @@ async def test_an_urgent_case_unanswered_for_two_hours_goes_up_a_tier_once(world
     with pytest.raises(NotFound):
         await access_patient(db, await world.principal(net.county_doctor2), net.patient.id, purpose="consultation")
 
-    assert "consultation #%d: escalated" % case.id in await titles(db, net.requester)
-    assert "consultation #%d: escalated" % case.id in await titles(db, net.city_doctor)
+    assert f"consultation #{case.id}: escalated" in await titles(db, net.requester)
+    assert f"consultation #{case.id}: escalated" in await titles(db, net.city_doctor)
     assert await sweep(db, due + 2 * MINUTE) == 0  # the same miss is never escalated twice
     assert len(await _breaches(db, case.id)) == 1
 

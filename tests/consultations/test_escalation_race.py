@@ -14,8 +14,8 @@ from carebridge.access.models import AccessGrant
 from carebridge.consultations import escalation
 from carebridge.consultations.models import ConsultationCase
 from carebridge.consultations.schedule_models import ConsultationBreach
-from tests.consultations.test_case_race import _cleanup
 from tests.consultations.conftest import build_net
+from tests.consultations.test_case_race import _cleanup
 from tests.consultations.timing_world import submitted_case
 from tests.factories import World
 

@@ -15,17 +15,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.grants import grant_access
 from carebridge.access.models import AccessGrant, Purpose
 from carebridge.audit import service as audit
+from carebridge.auth.models import Role, User
+from carebridge.auth.principal import Principal
 from carebridge.consultations import service
 from carebridge.consultations.lifecycle import Action, Actor, State, next_state
 from carebridge.consultations.models import CaseEvent, ConsultationCase
 from carebridge.consultations.schedule_models import ConsultationBreach
 from carebridge.consultations.suggestions import _on_duty, rank_doctors
+from carebridge.errors import Forbidden
+from carebridge.kit.i18n import N_, get_locale
+from carebridge.kit.pagination import check_limit
 from carebridge.network.models import Department, Facility, Practitioner, ServiceKind
 from carebridge.network.offerings import find_service_providers
 from carebridge.notifications.service import notify
@@ -160,3 +165,54 @@ async def sweep_escalations(session: AsyncSession, now: dt.datetime) -> int:
         if await escalate_case(session, case, now) is not None:
             written += 1
     return written
+
+
+@dataclass(frozen=True)
+class BreachView:
+    breach: ConsultationBreach
+    case_state: str
+    target_name: str
+    escalated_to: str
+
+
+def _visible(principal: Principal):  # noqa: ANN202 - a SQLAlchemy boolean clause
+    mine = principal.facilities_with(Role.facility_admin, Role.doctor)
+    return or_(ConsultationBreach.target_facility_id.in_(mine), ConsultationBreach.escalated_to_facility_id.in_(mine),
+               ConsultationCase.target_facility_id.in_(mine),
+               ConsultationCase.requesting_facility_id.in_(principal.facilities_with(Role.facility_admin)))
+
+
+async def list_breaches(session: AsyncSession, principal: Principal, case_id: int | None = None,
+                        limit: int = 100) -> list[BreachView]:
+    """Missed targets the caller coordinates: of their facility's cases (as target then or now, or as
+    requesting facility for its administrators); platform administrators see the whole network."""
+    if not (principal.is_platform_admin or principal.facilities_with(Role.facility_admin, Role.doctor)):
+        raise Forbidden(N_("only coordinators and administrators see response-time breaches"))
+    query = select(ConsultationBreach, ConsultationCase.state).join(
+        ConsultationCase, ConsultationCase.id == ConsultationBreach.case_id)
+    if not principal.is_platform_admin:
+        query = query.where(_visible(principal))
+    if case_id is not None:
+        query = query.where(ConsultationBreach.case_id == case_id)
+    rows = (await session.execute(query.order_by(ConsultationBreach.id.desc()).limit(check_limit(limit)))).all()
+    return await _named(session, [(b, s) for b, s in rows])
+
+
+async def breaches_of_case(session: AsyncSession, case_id: int) -> list[BreachView]:
+    """For the case page, which has already decided the caller may read the case."""
+    rows = (await session.execute(select(ConsultationBreach, ConsultationCase.state).join(
+        ConsultationCase, ConsultationCase.id == ConsultationBreach.case_id)
+        .where(ConsultationBreach.case_id == case_id).order_by(ConsultationBreach.id))).all()
+    return await _named(session, [(b, s) for b, s in rows])
+
+
+async def _named(session: AsyncSession, rows: list[tuple[ConsultationBreach, str]]) -> list[BreachView]:
+    facility_ids = {b.target_facility_id for b, _ in rows} | {b.escalated_to_facility_id for b, _ in rows}
+    user_ids = {b.escalated_to_user_id for b, _ in rows} - {None}
+    english = get_locale() == "en"
+    facilities = {f.id: (f.name_en or f.name) if english else f.name for f in (await session.scalars(
+        select(Facility).where(Facility.id.in_(facility_ids - {None})))).all()}
+    users = {u.id: u.display_name for u in (await session.scalars(select(User).where(User.id.in_(user_ids)))).all()}
+    return [BreachView(b, state, facilities.get(b.target_facility_id, ""),
+                       facilities.get(b.escalated_to_facility_id) or users.get(b.escalated_to_user_id, ""))
+            for b, state in rows]

@@ -124,8 +124,8 @@ async def _busy(session: AsyncSession, user_ids: list[int], case_id: int, start:
         .where(ConsultationCase.state.in_(BOOKED_STATES), ConsultationCase.id != case_id,
                ConsultationAppointment.cancelled_at.is_(None), ConsultationAppointment.starts_at < end,
                ConsultationAppointment.ends_at > start,
-               or_(ConsultationCase.assigned_expert_id.in_(user_ids), ConsultationCase.requesting_doctor_id.in_(user_ids),
-                   ConsultationCase.id.in_(seats))))
+               or_(ConsultationCase.assigned_expert_id.in_(user_ids),
+                   ConsultationCase.requesting_doctor_id.in_(user_ids), ConsultationCase.id.in_(seats))))
     return [(s, e) for s, e in rows]
 
 
