@@ -115,15 +115,14 @@ async def _rostered(session: AsyncSession, user_id: int, start: dt.datetime, end
     return _merge([(max(s, start), min(e, end)) for s, e in rows])
 
 
-async def _busy(session: AsyncSession, user_ids: list[int], case_id: int, start: dt.datetime,
-                end: dt.datetime) -> list[Window]:
+async def _busy(session: AsyncSession, user_ids: list[int], start: dt.datetime, end: dt.datetime) -> list[Window]:
+    """Booked sessions of these people, this case's own included (moving it to the same time is no move)."""
     seats = select(CaseTeamSeat.case_id).where(CaseTeamSeat.member_user_id.in_(user_ids))
     rows = await session.execute(
         select(ConsultationAppointment.starts_at, ConsultationAppointment.ends_at)
         .join(ConsultationCase, ConsultationCase.id == ConsultationAppointment.case_id)
-        .where(ConsultationCase.state.in_(BOOKED_STATES), ConsultationCase.id != case_id,
-               ConsultationAppointment.cancelled_at.is_(None), ConsultationAppointment.starts_at < end,
-               ConsultationAppointment.ends_at > start,
+        .where(ConsultationCase.state.in_(BOOKED_STATES), ConsultationAppointment.cancelled_at.is_(None),
+               ConsultationAppointment.starts_at < end, ConsultationAppointment.ends_at > start,
                or_(ConsultationCase.assigned_expert_id.in_(user_ids),
                    ConsultationCase.requesting_doctor_id.in_(user_ids), ConsultationCase.id.in_(seats))))
     return [(s, e) for s, e in rows]
@@ -143,7 +142,7 @@ async def free_slots(session: AsyncSession, case: ConsultationCase, now: dt.date
     for user_id in experts:
         mine = await _rostered(session, user_id, start, end)
         windows = mine if windows is None else _intersect(windows, mine)
-    busy = await _busy(session, [*experts, case.requesting_doctor_id], case.id, start, end)
+    busy = await _busy(session, [*experts, case.requesting_doctor_id], start, end)
     slots = []
     for window_start, window_end in windows or []:
         moment = _ceil(window_start, step)
