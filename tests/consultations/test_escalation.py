@@ -129,3 +129,17 @@ async def test_a_second_escalation_climbs_further(world, db, net):
     assert [b.escalated_to_facility_id for b in await _breaches(db, case.id)] == [net.city.id, province.id]
     current = await db.scalar(select(ConsultationCase.version).where(ConsultationCase.id == case.id))
     assert current == case.version
+
+
+async def test_the_timers_loop_runs_every_sweep_in_its_own_transaction(app, world, db, net, monkeypatch):
+    from carebridge.consultations import timers
+
+    case = await submitted_case(world, net, db)
+
+    async def broken(session, now):  # noqa: ANN001, ANN202 - another feature's sweep that fails
+        raise RuntimeError("bad row")
+
+    monkeypatch.setattr(timers, "SWEEPS", [broken, *timers.SWEEPS])
+    assert await timers.run_once(app.state, case.due_at + MINUTE) == 1
+    await db.refresh(case)
+    assert case.target_facility_id == net.city.id
