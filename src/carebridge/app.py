@@ -31,6 +31,7 @@ def _routers() -> list:
     from carebridge.auth import api as auth_api
     from carebridge.auth import pages as auth_pages
     from carebridge.consultations import api as consultations_api
+    from carebridge.consultations import coordination_api, coordination_pages
     from carebridge.consultations import pages as consultations_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
@@ -45,9 +46,10 @@ def _routers() -> list:
     return [
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
-        consultations_pages.router,
+        coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
-        realtime_api.router, realtime_api.ws_router, referrals_api.router, consultations_api.router,
+        realtime_api.router, realtime_api.ws_router, referrals_api.router,
+        coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
     ]
 
 
@@ -60,11 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        from carebridge.consultations.timers import run_timers
         from carebridge.notifications.tasks import run_dispatcher
 
         # Deliveries are written in the request's transaction; this loop sends them after commit.
         dispatcher = asyncio.create_task(run_dispatcher(_app.state, notify_channels))
+        # Escalation of overdue consultations and session reminders (consultations/timers.py SWEEPS).
+        timers = asyncio.create_task(run_timers(_app.state))
         yield
+        timers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await timers
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carebridge.errors import ConfigurationError
@@ -41,6 +42,14 @@ class Settings(BaseSettings):
     consult_emergency_minutes: int = Field(30, ge=1)
     consult_urgent_minutes: int = Field(120, ge=1)
     consult_routine_minutes: int = Field(24 * 60, ge=1)
+    # The timers loop (escalation, session reminders): how often it sweeps.
+    consult_timer_seconds: float = Field(30.0, gt=0)
+    # Live-session scheduling: slot length, how far ahead slots are offered, reminder lead time.
+    consult_slot_minutes: int = Field(30, ge=5, le=240)
+    consult_slot_days: int = Field(7, ge=1, le=60)
+    consult_reminder_minutes: int = Field(15, ge=1)
+    # Times on pages (slot pickers) are shown in this IANA zone; invitations carry UTC.
+    display_timezone: str = "Asia/Shanghai"
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
@@ -70,6 +79,15 @@ class Settings(BaseSettings):
     notify_sms_auth_header: str = "Authorization"
     notify_sms_auth_value: SecretStr | None = None
     notify_sms_timeout: float = Field(10.0, gt=0)
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -17,6 +17,7 @@ submitted      return_for_information coordinator                    returned
 submitted      decline                coordinator                    declined
 submitted      cancel                 requester                      cancelled
 submitted      expire                 system                         expired
+submitted      escalate               system                         triaged
 returned       resubmit               requester                      submitted
 returned       cancel                 requester                      cancelled
 returned       expire                 system                         expired
@@ -26,7 +27,8 @@ triaged        reassign               coordinator,system             triaged
 triaged        return_for_information coordinator,expert             returned
 triaged        cancel                 requester                      cancelled
 triaged        expire                 system                         expired
-accepted       schedule               expert,coordinator             scheduled
+triaged        escalate               system                         triaged
+accepted       schedule               expert,coordinator,requester   scheduled
 accepted       sign_opinion           expert                         opinion_signed
 accepted       return_for_information expert                         returned
 accepted       cancel                 requester                      cancelled

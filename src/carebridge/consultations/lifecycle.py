@@ -39,6 +39,7 @@ class Action(StrEnum):
     return_for_information = "return_for_information"
     triage = "triage"
     reassign = "reassign"
+    escalate = "escalate"  # unanswered past due: the system moves the case up a tier or to the on-call expert
     accept = "accept"
     decline = "decline"
     schedule = "schedule"
@@ -73,6 +74,8 @@ TABLE: dict[tuple[State, Action], Move[State, Actor]] = {
     (State.submitted, Action.decline): _m(State.declined, C),
     (State.submitted, Action.cancel): _m(State.cancelled, R),
     (State.submitted, Action.expire): _m(State.expired, S),
+    # An escalated case skips triage at its new target: it is already late, so any doctor there may accept.
+    (State.submitted, Action.escalate): _m(State.triaged, S),
 
     (State.returned, Action.resubmit): _m(State.submitted, R),
     (State.returned, Action.cancel): _m(State.cancelled, R),
@@ -84,10 +87,12 @@ TABLE: dict[tuple[State, Action], Move[State, Actor]] = {
     (State.triaged, Action.return_for_information): _m(State.returned, C, E),
     (State.triaged, Action.cancel): _m(State.cancelled, R),
     (State.triaged, Action.expire): _m(State.expired, S),
+    (State.triaged, Action.escalate): _m(State.triaged, S),
 
     # Live cases are scheduled; store-and-forward cases go straight to the opinion (the service
     # checks the case's mode, the table only says who may move where).
-    (State.accepted, Action.schedule): _m(State.scheduled, E, C),
+    # Scheduling confirms a time one side proposed, so either side may be the one confirming.
+    (State.accepted, Action.schedule): _m(State.scheduled, E, C, R),
     (State.accepted, Action.sign_opinion): _m(State.opinion_signed, E),
     (State.accepted, Action.return_for_information): _m(State.returned, E),
     (State.accepted, Action.cancel): _m(State.cancelled, R),

@@ -13,6 +13,7 @@ from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
 from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.consultations import service, team
+from carebridge.consultations.case_panels import case_panels
 from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
@@ -39,7 +40,9 @@ LABELS = {
                Action.start_session: N_("Start session"), Action.sign_opinion: N_("Sign opinion"),
                Action.acknowledge: N_("Acknowledge"), Action.close: N_("Close"), Action.cancel: N_("Cancel case"),
                Action.expire: N_("Expire"), "request": N_("Requested"),
-               "invite_member": N_("Invited to the team"), "remove_member": N_("Left the team")},
+               "invite_member": N_("Invited to the team"), "remove_member": N_("Left the team"),
+               Action.escalate: N_("Escalated"), "overdue": N_("Answer overdue"),
+               "propose_slot": N_("Proposed a session time")},
     "urgency": {"emergency": N_("Emergency"), "urgent": N_("Urgent"), "routine": N_("Routine")},
     "mode": {"live": N_("Live video"), "async": N_("Store-and-forward")},
     "part": {"requester": N_("Requester"), "coordinator": N_("Coordinator"), "expert": N_("Expert"),
@@ -94,7 +97,8 @@ async def case_page(request: Request, db: Db, principal: CurrentPrincipal, case_
     view = await service.access_case(db, principal, case_id)
     return render(request, "consultations/case.html", {
         "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON,
-        "team": await _team_context(db, view), "entry_label": entry_label})
+        "team": await _team_context(db, view), "entry_label": entry_label,
+        "panels": await case_panels(db, principal, view)})
 
 
 async def _team_context(db: Db, view: service.CaseView) -> dict:

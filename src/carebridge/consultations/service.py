@@ -40,6 +40,7 @@ from carebridge.consultations.models import (
     Mode,
     Urgency,
 )
+from carebridge.consultations.schedule_models import ConsultationAppointment
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
@@ -52,7 +53,8 @@ from carebridge.records.models import RecordEntry
 OPEN_GRANT_DAYS = 3650
 GRANT_DAYS_AFTER_CLOSE = 30
 REASON_MIN, NOTE_MAX = 3, 2000
-NEEDS_REASON = frozenset({Action.decline, Action.return_for_information, Action.cancel, Action.reassign})
+NEEDS_REASON = frozenset({Action.decline, Action.return_for_information, Action.cancel, Action.reassign,
+                          Action.reschedule})
 PART_ORDER = (Actor.requester, Actor.expert, Actor.coordinator)
 CASE_GRANT_SOURCES = ("consultation", "consultation_member")
 TEAM_MAX = 6  # the video room's mesh carries six people
@@ -303,9 +305,10 @@ async def _changes(session: AsyncSession, principal: Principal, case: Consultati
 
 
 async def take_action(session: AsyncSession, principal: Principal, case_id: int, action: str,
-                      note: str = "") -> ConsultationCase:
+                      note: str = "", *, extra: dict | None = None) -> ConsultationCase:
     """One lifecycle move. The UPDATE only applies to the version this caller read, so of two people
-    acting at once exactly one wins; the other gets 409 and reloads."""
+    acting at once exactly one wins; the other gets 409 and reloads. `extra`: further columns the
+    calling use case sets in the same versioned UPDATE (e.g. the expert a coordinator assigns)."""
     move, note = _parse_action(action), note
     case, parts = await _load(session, principal, case_id)
     part = _acting_part(case, move, parts)
@@ -313,7 +316,7 @@ async def take_action(session: AsyncSession, principal: Principal, case_id: int,
     note = _check_note(move, note)
     from_state, read_version = case.state, case.version
     to = next_state(from_state, move, part)
-    changes = await _changes(session, principal, case, move, to)
+    changes = await _changes(session, principal, case, move, to) | (extra or {})
     done = await session.execute(
         update(ConsultationCase).where(ConsultationCase.id == case.id, ConsultationCase.version == read_version)
         .values(version=ConsultationCase.version + 1, **changes).execution_options(synchronize_session=False))
@@ -322,11 +325,21 @@ async def take_action(session: AsyncSession, principal: Principal, case_id: int,
     await session.refresh(case)
     if to in TERMINAL:
         await _end_grant(session, case)
+        await _cancel_appointment(session, case, note)
     session.add(CaseEvent(case_id=case.id, actor_user_id=principal.user_id, actor_part=part.value,
                           action=move.value, from_state=from_state, to_state=to.value, note=note))
     await _audit(session, principal, case, move.value, from_state, to.value, part)
     await _notify_other_side(session, principal, case, move, part)
     return case
+
+
+async def _cancel_appointment(session: AsyncSession, case: ConsultationCase, reason: str) -> None:
+    """An ended case's booked session is off: the next invitation download is a CANCEL (new SEQUENCE)."""
+    await session.execute(update(ConsultationAppointment).where(
+        ConsultationAppointment.case_id == case.id, ConsultationAppointment.starts_at.is_not(None),
+        ConsultationAppointment.cancelled_at.is_(None)).values(
+        cancelled_at=utcnow(), cancel_reason=reason[:NOTE_MAX], sequence=ConsultationAppointment.sequence + 1,
+        proposed_starts_at=None, proposed_ends_at=None).execution_options(synchronize_session=False))
 
 
 async def _end_grant(session: AsyncSession, case: ConsultationCase) -> None:
