@@ -34,6 +34,9 @@ def _routers() -> list:
     from carebridge.consultations import pages as consultations_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
+    from carebridge.notifications import admin_pages as notification_admin_pages
+    from carebridge.notifications import api as notifications_api
+    from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
@@ -48,6 +51,7 @@ def _routers() -> list:
         consultations_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router, consultations_api.router,
+        notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 
 
@@ -61,13 +65,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         from carebridge.notifications.tasks import run_dispatcher
+        from carebridge.realtime import publish
+        from carebridge.realtime.api import hub_for
 
+        # After-commit effects (notify()'s live push) hold a session, not the app: they find the hub here.
+        def hub_source():  # noqa: ANN202
+            return hub_for(_app)
+
+        publish.install(hub_source)
         # Deliveries are written in the request's transaction; this loop sends them after commit.
         dispatcher = asyncio.create_task(run_dispatcher(_app.state, notify_channels))
         yield
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
+        publish.uninstall(hub_source)
         hub = getattr(_app.state, "realtime_hub", None)  # created on first WebSocket join
         if hub is not None:
             await hub.close()
