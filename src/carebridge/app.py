@@ -35,6 +35,9 @@ def _routers() -> list:
     from carebridge.consultations import pages as consultations_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
+    from carebridge.notifications import admin_pages as notification_admin_pages
+    from carebridge.notifications import api as notifications_api
+    from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
@@ -50,6 +53,7 @@ def _routers() -> list:
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
+        notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 
 
@@ -64,7 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         from carebridge.consultations.timers import run_timers
         from carebridge.notifications.tasks import run_dispatcher
+        from carebridge.realtime import publish
+        from carebridge.realtime.api import hub_for
 
+        # After-commit effects (notify()'s live push) hold a session, not the app: they find the hub here.
+        def hub_source():  # noqa: ANN202
+            return hub_for(_app)
+
+        publish.install(hub_source)
         # Deliveries are written in the request's transaction; this loop sends them after commit.
         dispatcher = asyncio.create_task(run_dispatcher(_app.state, notify_channels))
         # Escalation of overdue consultations and session reminders (consultations/timers.py SWEEPS).
@@ -76,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
+        publish.uninstall(hub_source)
         hub = getattr(_app.state, "realtime_hub", None)  # created on first WebSocket join
         if hub is not None:
             await hub.close()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.kit.clock import utcnow
+from carebridge.notifications import push
 from carebridge.notifications.models import Notification, NotificationDelivery
 
 
@@ -26,6 +27,7 @@ async def notify(session: AsyncSession, user_ids: Iterable[int], *, kind: str, t
     session.add_all(NotificationDelivery(notification_id=row.id, user_id=row.user_id, channel=name,
                                          next_attempt_at=now) for row in rows for name in names)
     await session.flush()
+    await push.announce_new(session, rows)
 
 
 async def list_notifications(session: AsyncSession, principal: Principal, limit: int = 50) -> list[Notification]:
@@ -43,3 +45,4 @@ async def unread_count(session: AsyncSession, principal: Principal) -> int:
 async def mark_all_read(session: AsyncSession, principal: Principal) -> None:
     await session.execute(update(Notification).where(
         Notification.user_id == principal.user_id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    await push.announce_unread(session, principal.user_id)
