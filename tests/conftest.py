@@ -17,6 +17,9 @@ os.environ.update({
     # argon2id at production cost is ~155 ms a hash here; the tests check behaviour, not cost.
     "CAREBRIDGE_ARGON2_TIME_COST": "1",
     "CAREBRIDGE_ARGON2_MEMORY_KIB": "8",
+    # Timers sweep in tests only when a test calls them with an explicit time; a loop in the
+    # background would write between a test's savepoints.
+    "CAREBRIDGE_CONSULT_TIMER_SECONDS": "0",
 })
 
 import httpx  # noqa: E402

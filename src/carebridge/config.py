@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     consult_emergency_minutes: int = Field(30, ge=1)
     consult_urgent_minutes: int = Field(120, ge=1)
     consult_routine_minutes: int = Field(24 * 60, ge=1)
-    # The timers loop (escalation, session reminders): how often it sweeps.
-    consult_timer_seconds: float = Field(30.0, gt=0)
+    # The timers loop (escalation, session reminders, follow-ups): how often it sweeps; 0 turns it off
+    # in this process (another process, or a test that sweeps with an explicit time, does the work).
+    consult_timer_seconds: float = Field(30.0, ge=0)
     # Live-session scheduling: slot length, how far ahead slots are offered, reminder lead time.
     consult_slot_minutes: int = Field(30, ge=5, le=240)
     consult_slot_days: int = Field(7, ge=1, le=60)

@@ -47,7 +47,10 @@ async def run_once(app_state: Any, now: dt.datetime | None = None) -> int:
 
 
 async def run_timers(app_state: Any) -> None:
-    """Runs until cancelled."""
+    """Runs until cancelled; returns at once when the timers are off in this process."""
+    if app_state.settings.consult_timer_seconds <= 0:
+        log.info("consultation timers are off in this process (CAREBRIDGE_CONSULT_TIMER_SECONDS=0)")
+        return
     while True:
         await run_once(app_state)
         await asyncio.sleep(app_state.settings.consult_timer_seconds)
