@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     consult_emergency_minutes: int = Field(30, ge=1)
     consult_urgent_minutes: int = Field(120, ge=1)
     consult_routine_minutes: int = Field(24 * 60, ge=1)
+    # The signed opinion's PDF needs a TrueType font with Chinese glyphs (Debian: fonts-wqy-microhei).
+    opinion_cjk_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    # After the requester acknowledges an opinion, the outcome follow-up falls due this many days later.
+    opinion_follow_up_days: int = Field(30, ge=1, le=365)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)

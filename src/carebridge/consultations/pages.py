@@ -12,7 +12,7 @@ from sqlalchemy import select
 from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
 from carebridge.auth.models import Role, RoleAssignment, User
-from carebridge.consultations import service, team
+from carebridge.consultations import opinion_pages, service, team
 from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
@@ -92,7 +92,7 @@ async def case_page(request: Request, db: Db, principal: CurrentPrincipal, case_
     view = await service.access_case(db, principal, case_id)
     return render(request, "consultations/case.html", {
         "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON,
-        "team": await _team_context(db, view)})
+        "team": await _team_context(db, view), "opinion": await opinion_pages.case_context(db, view)})
 
 
 async def _team_context(db: Db, view: service.CaseView) -> dict:
