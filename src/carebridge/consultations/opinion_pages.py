@@ -151,13 +151,15 @@ async def _retry(request: Request, db: Db, principal: Principal, case_id: int, f
 
 
 @router.post("/consultations/{case_id}/opinion/section")
-async def section_save(request: Request, db: Db, principal: CurrentPrincipal, case_id: int, text: LongText = "") -> Response:
+async def section_save(request: Request, db: Db, principal: CurrentPrincipal, case_id: int,
+                       text: LongText = "") -> Response:
     return await _retry(request, db, principal, case_id, {"section": text},
                         lambda: opinion.save_section(db, principal, case_id, text))
 
 
 @router.post("/consultations/{case_id}/opinion/addenda")
-async def addendum_add(request: Request, db: Db, principal: CurrentPrincipal, case_id: int, text: Note = "") -> Response:
+async def addendum_add(request: Request, db: Db, principal: CurrentPrincipal, case_id: int,
+                       text: Note = "") -> Response:
     return await _retry(request, db, principal, case_id, {"addendum": text},
                         lambda: opinion.add_addendum(db, principal, case_id, text))
 

@@ -69,8 +69,9 @@ async def start_referral(session: AsyncSession, principal: Principal, case_id: i
         raise InvalidInput(N_("choose the facility to refer the patient to"), details={"field": "to_facility_id"})
     await _check_direction(session, case.requesting_facility_id, target, up)
     plan = "" if up else _clip("\n".join(p for p in (opinion.treatment_plan, opinion.recommendations) if p))
+    reason = choice.reason or DEFAULT_REASON[opinion.referral_advice]
     referral = await referrals.refer_patient(session, principal, referrals.ReferralInput(
-        patient_id=case.patient_id, to_facility_id=target, reason=choice.reason or DEFAULT_REASON[opinion.referral_advice],
+        patient_id=case.patient_id, to_facility_id=target, reason=reason,
         summary=_summary(case.id, opinion), plan=plan,
         follow_up_days=None if up else (opinion.follow_up_days or DEFAULT_FOLLOW_UP_DAYS)))
     opinion.referral_id = referral.id
