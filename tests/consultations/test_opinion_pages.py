@@ -63,7 +63,7 @@ async def test_the_requester_acknowledges_records_the_outcome_and_sees_the_repor
     done = await browser.post(f"{url}/outcome", data={"csrf_token": csrf, "outcome": "In sinus rhythm.", "close": "1"})
     assert done.status_code == 303
     page = await browser.get(url)
-    assert "Closed" in page.text and "In sinus rhythm." in page.text
+    assert "Closed" in page.text and "In sinus rhythm." in page.text and "Outcome recorded" in page.text
     timeline = await browser.get(f"/patients/{net.patient.id}")
     assert f"Consultation opinion #{case.id}" in timeline.text
     pdf = await browser.get(f"/api/v1/consultations/{case.id}/opinion.pdf")

@@ -198,3 +198,16 @@ async def test_the_signed_report_joins_the_record_kept_by_the_requesting_facilit
     timeline = (await db.scalars(select(RecordEntry).where(RecordEntry.patient_id == net.patient.id,
                                                            RecordEntry.kind == "document"))).all()
     assert [e.display for e in timeline] == [f"会诊意见 / Consultation opinion #{case.id}"]
+
+
+async def test_a_missing_report_font_is_a_clear_configuration_error(world, db, net, monkeypatch):
+    from pathlib import Path
+
+    from carebridge.config import get_settings
+    from carebridge.errors import ConfigurationError
+
+    case = await accepted_case(world, db, net)
+    monkeypatch.setattr(get_settings(), "opinion_cjk_font", Path("/nonexistent/cjk.ttc"))
+    with pytest.raises(ConfigurationError) as missing:
+        await sign_opinion(db, await world.principal(net.county_doctor), case.id)
+    assert "CAREBRIDGE_OPINION_CJK_FONT" in missing.value.message and missing.value.code == "report_font_missing"

@@ -31,6 +31,9 @@ Note = Annotated[str, Form(max_length=2000)]
 ADVICE = {ReferralAdvice.none: N_("No referral"), ReferralAdvice.refer_up: N_("Refer up to a higher level"),
           ReferralAdvice.refer_down: N_("Refer down to a lower level"),
           ReferralAdvice.keep_local: N_("Keep and treat locally")}
+# Case timeline lines written by the opinion's steps (the case page labels them with these).
+EVENT_LABELS = {"opinion_addendum": N_("Addendum to the opinion"), "outcome": N_("Outcome recorded"),
+                "start_referral": N_("Referral started")}
 REASONS = {"capability_gap": N_("Beyond what we can treat here"), "equipment": N_("Equipment needed"),
            "specialist_needed": N_("Specialist needed"), "patient_preference": N_("Patient's wish"),
            "emergency": N_("Emergency"), "rehabilitation": N_("Rehabilitation"), "follow_up": N_("Follow-up")}

@@ -77,9 +77,11 @@ async def _departments(session: AsyncSession) -> dict[int, str]:
     return {d.id: _both(d.name, d.name_en) for d in (await session.scalars(select(Department))).all()}
 
 
-async def _shared(session: AsyncSession, case_id: int) -> list[str]:
+async def _shared(session: AsyncSession, case_id: int, report_entry_id: int | None) -> list[str]:
+    """What the requester shared; the filed report itself is shared too afterwards, but is not listed in itself."""
     entries = (await session.scalars(select(RecordEntry).join(CaseSharedItem, CaseSharedItem.entry_id == RecordEntry.id)
-                                     .where(CaseSharedItem.case_id == case_id, RecordEntry.voided_at.is_(None))
+                                     .where(CaseSharedItem.case_id == case_id, RecordEntry.voided_at.is_(None),
+                                            RecordEntry.id != (report_entry_id or 0))
                                      .order_by(RecordEntry.occurred_at, RecordEntry.id))).all()
     return [f"{e.occurred_at.astimezone(CST):%Y-%m-%d} {e.code} {e.display}".strip() for e in entries]
 
@@ -124,7 +126,8 @@ async def gather(session: AsyncSession, view: OpinionView) -> Report:
     ]
     addenda = [Line(f"{when(a.created_at)} · {names.get(a.author_id, '')}", f"{a.text}\nSHA-256: {a.hash}")
                for a in view.addenda]
-    return Report(case.id, header, case.question, case.clinical_summary, await _shared(session, case.id), opinion,
+    shared = await _shared(session, case.id, o.document_entry_id)
+    return Report(case.id, header, case.question, case.clinical_summary, shared, opinion,
                   [f"{d['code']}  {d['display']}" for d in o.diagnoses or []], sections, signature, addenda,
                   o.outcome)
 

@@ -44,6 +44,7 @@ LABELS = {
     "part": {"requester": N_("Requester"), "coordinator": N_("Coordinator"), "expert": N_("Expert"),
              "member": N_("Team member"), "system": N_("System")},
 }
+LABELS["action"].update(opinion_pages.EVENT_LABELS)
 Text = Annotated[str, Form(max_length=2000)]
 
 
