@@ -31,7 +31,7 @@ def _routers() -> list:
     from carebridge.auth import api as auth_api
     from carebridge.auth import pages as auth_pages
     from carebridge.consultations import api as consultations_api
-    from carebridge.consultations import coordination_api, coordination_pages
+    from carebridge.consultations import coordination_api, coordination_pages, opinion_api, opinion_pages
     from carebridge.consultations import pages as consultations_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
@@ -50,9 +50,11 @@ def _routers() -> list:
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
         coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
+        opinion_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
+        opinion_api.router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     consult_reminder_minutes: int = Field(15, ge=1)
     # Times on pages (slot pickers) are shown in this IANA zone; invitations carry UTC.
     display_timezone: str = "Asia/Shanghai"
+    # The signed opinion's PDF needs a TrueType font with Chinese glyphs (Debian: fonts-wqy-microhei).
+    opinion_cjk_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    # After the requester acknowledges an opinion, the outcome follow-up falls due this many days later.
+    opinion_follow_up_days: int = Field(30, ge=1, le=365)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
 from carebridge.auth.models import Role, RoleAssignment, User
-from carebridge.consultations import service, team
+from carebridge.consultations import opinion_pages, service, team
 from carebridge.consultations.case_panels import case_panels
 from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.kit import i18n
@@ -48,6 +48,7 @@ LABELS = {
     "part": {"requester": N_("Requester"), "coordinator": N_("Coordinator"), "expert": N_("Expert"),
              "member": N_("Team member"), "system": N_("System")},
 }
+LABELS["action"].update(opinion_pages.EVENT_LABELS)
 Text = Annotated[str, Form(max_length=2000)]
 
 
@@ -98,7 +99,7 @@ async def case_page(request: Request, db: Db, principal: CurrentPrincipal, case_
     return render(request, "consultations/case.html", {
         "view": view, "case": view.case, "labels": LABELS, "needs_reason": service.NEEDS_REASON,
         "team": await _team_context(db, view), "entry_label": entry_label,
-        "panels": await case_panels(db, principal, view)})
+        "panels": await case_panels(db, principal, view), "opinion": await opinion_pages.case_context(db, view)})
 
 
 async def _team_context(db: Db, view: service.CaseView) -> dict:

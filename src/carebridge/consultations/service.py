@@ -313,6 +313,8 @@ async def take_action(session: AsyncSession, principal: Principal, case_id: int,
     case, parts = await _load(session, principal, case_id)
     part = _acting_part(case, move, parts)
     _check_mode(case, move)
+    from carebridge.consultations import opinion  # builds on this module; signing goes through it
+    await opinion.check_move(session, case, move)
     note = _check_note(move, note)
     from_state, read_version = case.state, case.version
     to = next_state(from_state, move, part)
@@ -330,6 +332,7 @@ async def take_action(session: AsyncSession, principal: Principal, case_id: int,
                           action=move.value, from_state=from_state, to_state=to.value, note=note))
     await _audit(session, principal, case, move.value, from_state, to.value, part)
     await _notify_other_side(session, principal, case, move, part)
+    await opinion.after_move(session, case, move)
     return case
 
 
