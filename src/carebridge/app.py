@@ -32,6 +32,7 @@ def _routers() -> list:
     from carebridge.auth import pages as auth_pages
     from carebridge.consultations import api as consultations_api
     from carebridge.consultations import pages as consultations_pages
+    from carebridge.consultations import room_api, room_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import pages as notification_pages
@@ -45,9 +46,10 @@ def _routers() -> list:
     return [
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
-        consultations_pages.router,
+        consultations_pages.router, room_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router, consultations_api.router,
+        room_api.router,
     ]
 
 
