@@ -154,6 +154,12 @@ class Attendance:
         return [r for r in self.rows if r.left_at is None]
 
 
+def duration_text(seconds: int) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def stayed_seconds(row: SessionAttendance, now: dt.datetime | None = None) -> int:
     return int(((row.left_at or now or utcnow()) - row.joined_at).total_seconds())
 

@@ -37,8 +37,8 @@ def _room_strings() -> dict[str, str]:
         "ice_none": _("No network path for video was found; the call may fail behind this network."),
         "ice_host": _("direct"), "ice_srflx": _("via public address (STUN)"), "ice_relay": _("via relay (TURN)"),
         "checking": _("Checking…"), "peer_connecting": _("connecting…"), "peer_lost": _("connection lost…"),
-        "send_failed": _("The message was not sent: %(reason)s"), "attachment": _("Attachment"),
-        "in_room": _("In the room: %(count)s"), "mic_level": _("Microphone level"),
+        "send_failed": _("The message was not sent: %(reason)s"),
+        "in_session": _("In session"),
     }
 
 
@@ -66,4 +66,4 @@ async def room_summary(request: Request, db: Db, principal: CurrentPrincipal, ca
     messages = await chat.list_messages(db, principal, case_id)
     return render(request, "consultations/_room_summary.html", {
         "case": case, "messages": messages, "attendance": await room.attendance_of(db, case_id),
-        "stayed": room.stayed_seconds})
+        "stayed": room.stayed_seconds, "duration": room.duration_text})
