@@ -91,3 +91,13 @@ async def lose_network_and_come_back(page) -> None:  # noqa: ANN001
     await page.shots("reconnecting")
     await page.context.set_offline(False)
     await page.locator("[data-testid=room-status][data-state=ok]").wait_for(timeout=20_000)
+
+
+async def share_file(page, path, text: str = "") -> None:  # noqa: ANN001
+    """Attach a file (an image or a PDF) to a chat message and send it into the case."""
+    await show_tab(page, "chat")
+    await page.set_input_files("[data-testid=chat-file]", str(path))
+    if text:
+        await page.fill("[data-testid=chat-text]", text)
+    await page.click("[data-testid=chat-send]")
+    await page.locator("[data-testid=chat-attachment]").filter(has_text=path.name).first.wait_for()
