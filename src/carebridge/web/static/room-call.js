@@ -189,14 +189,14 @@
 
   function removeAllPeers() { Object.keys(peers).forEach(removePeer); }
 
-  media.onVideoChange(function (track) {
+  // Called on every change of this browser's media (mute, camera, audio only, screen).
+  media.onChange(function (track) {
     Object.keys(peers).forEach(function (id) {
       var sender = peers[id].videoSender;
       if (sender) sender.replaceTrack(track).catch(function () {});
     });
     broadcastState();
   });
-  ["toggle-mic", "toggle-cam"].forEach(function (id) { $(id).addEventListener("click", broadcastState); });
 
   // ---- presence ----
   function showPresence(list) {

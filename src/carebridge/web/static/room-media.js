@@ -21,7 +21,7 @@
       return { mic: !!media.mic && !media.muted, cam: !!media.videoTrack() && (!!media.screen || !media.cameraOff),
         screen: !!media.screen };
     },
-    onVideoChange: function (listener) { listeners.push(listener); },
+    onChange: function (listener) { listeners.push(listener); },  // called with the video track to send
 
     adopt: function (stream, options) {
       if (stream) {
@@ -40,12 +40,17 @@
     }
   };
 
+  var shown = { mic: undefined, video: undefined };
+
   function rebuild() {
-    var stream = new MediaStream();
-    if (media.mic) stream.addTrack(media.mic);
-    if (media.videoTrack()) stream.addTrack(media.videoTrack());
-    media.stream = stream;
-    selfVideo.srcObject = media.videoTrack() ? stream : null;
+    if (shown.mic !== media.mic || shown.video !== media.videoTrack()) {  // muting alone must not flicker
+      var stream = new MediaStream();
+      if (media.mic) stream.addTrack(media.mic);
+      if (media.videoTrack()) stream.addTrack(media.videoTrack());
+      media.stream = stream;
+      selfVideo.srcObject = media.videoTrack() ? stream : null;
+      shown = { mic: media.mic, video: media.videoTrack() };
+    }
     selfTile.classList.toggle("no-video", !media.state().cam);
     selfTile.classList.toggle("screen", !!media.screen);
     selfVideo.classList.toggle("mirror", !media.screen);  // a mirrored screen would be unreadable
