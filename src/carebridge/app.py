@@ -33,6 +33,7 @@ def _routers() -> list:
     from carebridge.consultations import api as consultations_api
     from carebridge.consultations import coordination_api, coordination_pages, opinion_api, opinion_pages
     from carebridge.consultations import pages as consultations_pages
+    from carebridge.consultations import room_api, room_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -50,11 +51,11 @@ def _routers() -> list:
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
         coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
-        opinion_pages.router,
+        opinion_pages.router, room_pages.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
-        opinion_api.router,
+        opinion_api.router, room_api.router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Request, WebSocket
 from pydantic import BaseModel
 
 from carebridge.errors import Forbidden, NotAuthenticated
-from carebridge.realtime import signalling
+from carebridge.realtime import rooms, signalling
 from carebridge.realtime.hub import Hub, InProcessHub
 from carebridge.realtime.ice import ice_config
 from carebridge.realtime.tokens import check_room_token
@@ -68,4 +68,5 @@ async def room_socket(websocket: WebSocket, room_id: str, token: str | None = No
         return
     await signalling.run_participant(websocket, hub_for(websocket.app), grant,
                                      capacity=settings.realtime_max_participants,
-                                     max_bytes=settings.realtime_max_message_bytes)
+                                     max_bytes=settings.realtime_max_message_bytes,
+                                     watcher=rooms.watcher_for(room_id, websocket.app.state))

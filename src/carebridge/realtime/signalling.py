@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from carebridge.kit.clock import utcnow
 from carebridge.realtime.hub import Hub, Member, RoomFull, Subscription
+from carebridge.realtime.rooms import RoomWatcher, tell
 from carebridge.realtime.tokens import RoomGrant
 
 CLOSE_NORMAL = 1000
@@ -68,7 +69,8 @@ def outgoing(message: _Message, sender: Member) -> dict[str, Any]:
     return body
 
 
-async def run_participant(ws: WebSocket, hub: Hub, grant: RoomGrant, *, capacity: int, max_bytes: int) -> None:
+async def run_participant(ws: WebSocket, hub: Hub, grant: RoomGrant, *, capacity: int, max_bytes: int,
+                          watcher: RoomWatcher | None = None) -> None:
     room = grant.room_id
     member = Member(id=secrets.token_urlsafe(8), user_id=grant.user_id, display_name=grant.display_name)
     try:
@@ -77,6 +79,7 @@ async def run_participant(ws: WebSocket, hub: Hub, grant: RoomGrant, *, capacity
         await ws.close(CLOSE_ROOM_FULL, "room_full")
         return
     try:
+        await tell(watcher, "joined", room, member)
         members = [m.as_dict() for m in await hub.presence(room)]
         await ws.send_json({"type": "welcome", "room": room, "you": member.as_dict(), "members": members})
         await hub.publish(room, {"type": "join", "member": member.as_dict()}, exclude=member.id)
@@ -86,6 +89,7 @@ async def run_participant(ws: WebSocket, hub: Hub, grant: RoomGrant, *, capacity
             with contextlib.suppress(Exception):  # the peer may already be gone
                 await ws.close(*close)
     finally:
+        await tell(watcher, "left", room, member)
         await hub.leave(room, member.id)
         await hub.publish(room, {"type": "leave", "member": member.as_dict()})
         await _announce_presence(hub, room)
