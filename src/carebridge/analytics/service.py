@@ -138,14 +138,13 @@ async def consultation_analytics(session: AsyncSession, principal: Principal, fi
     now = now or utcnow()
     cases = await facts.case_facts(session, filters.start, filters.end, scope, filters.urgency)
     referrals = await facts.referrals_in(session, filters.start, filters.end, scope)
-    above = await facts.referrals_above(session, stats.ABOVE_COUNTY, filters.start,
-                                        filters.end + stats.STAYS_WINDOW,
-                                        facts.period_patients(filters.start, filters.end))
+    above = await facts.referrals_above(session, stats.ABOVE_COUNTY, filters.start, filters.end + stats.STAYS_WINDOW)
     ids = {c.requesting_facility_id for c in cases} | {c.target_facility_id for c in cases if c.target_facility_id}
     info = await facts.facility_info(session, ids | {r.to_facility_id for r in referrals})
     tier_of = {fid: tier for fid, (_, _, tier) in info.items()}
     county, left = stats.county_share(cases, tier_of, above)
-    breach = {c.id: stats.breach_kind(c, now, response_target(c.urgency)) for c in cases}
+    targets = {u: response_target(u) for u in URGENCIES}
+    breach = {c.id: stats.breach_kind(c, now, targets[c.urgency]) for c in cases}
     kinds = Counter(k for k in breach.values() if k)
     return Report(
         filters=filters, network_wide=scope is None, facility_ids=sorted(scope or ()), submitted=len(cases),
@@ -155,7 +154,7 @@ async def consultation_analytics(session: AsyncSession, principal: Principal, fi
         by_target=_facility_groups(Counter(c.target_facility_id for c in cases if c.target_facility_id), info),
         by_specialty=await _specialty_groups(session, Counter(c.specialty_department_id for c in cases)),
         by_urgency=[Group(u, n) for u in URGENCIES if (n := sum(1 for c in cases if c.urgency == u))],
-        timings=_timings(cases),
+        timings=_timings(cases, targets),
         breaches={"total": sum(kinds.values()), "late": kinds["late"], "unanswered": kinds["unanswered"]},
         breaches_by_urgency=dict(Counter(c.urgency for c in cases if breach[c.id])),
         referrals=_referral_counts(referrals, tier_of), county=county,
@@ -181,10 +180,9 @@ async def _specialty_groups(session: AsyncSession, counter: Counter) -> list[Gro
     return sorted(groups, key=lambda g: (-g.count, g.key))
 
 
-def _timings(cases: list[facts.CaseFacts]) -> list[stats.Timing]:
-    rows = [stats.timing(u, response_target(u), [c for c in cases if c.urgency == u], response_target)
-            for u in URGENCIES]
-    return rows + [stats.timing("all", None, cases, response_target)]
+def _timings(cases: list[facts.CaseFacts], targets: dict[str, dt.timedelta]) -> list[stats.Timing]:
+    rows = [stats.timing(u, targets[u], [c for c in cases if c.urgency == u], targets.__getitem__) for u in URGENCIES]
+    return rows + [stats.timing("all", None, cases, targets.__getitem__)]
 
 
 def _referral_counts(referrals: list[facts.ReferralFacts], tier_of: dict[int, str]) -> ReferralCounts:

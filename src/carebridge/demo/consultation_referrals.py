@@ -9,6 +9,8 @@ import datetime as dt
 import random
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from carebridge.access.models import AccessGrant
 from carebridge.demo.bulk import BulkWriter
 from carebridge.network.models import TIER_LEVEL, Tier
@@ -102,7 +104,10 @@ async def write_referrals(bulk: BulkWriter, rng: random.Random, cases: list[Demo
                        "revoked_at": None, "revoked_by_id": None, "revoke_reason": None})
     await bulk.insert(AccessGrant.__table__, grants)  # before the referrals that point at them
     await bulk.insert(Referral.__table__, rows)
-    registered = {(p.id, f.id) for c in cases for p in [c.profile] for f in p.registrations}
+    patients = {row["patient_id"] for row in rows}
+    known = select(PatientRegistration.patient_id, PatientRegistration.facility_id).where(
+        PatientRegistration.patient_id.in_(patients))
+    registered = {(p, f) for p, f in (await bulk.session.execute(known)).all()}
     arrivals = []
     for row in rows:
         key = (row["patient_id"], row["to_facility_id"])

@@ -101,8 +101,8 @@ class Network:
         return own[0].user_id if own else None
 
 
-def _submitted_at(rng: random.Random, anchor: dt.datetime) -> dt.datetime:
-    day = rng.randrange(DAYS)
+def _submitted_at(rng: random.Random, anchor: dt.datetime, days: int) -> dt.datetime:
+    day = rng.randrange(days)
     hour = rng.choices([rng.uniform(8, 18), rng.uniform(18, 24), rng.uniform(0, 8)], [80, 14, 6])[0]
     local = anchor.astimezone(CHINA) - dt.timedelta(days=day + 1) + dt.timedelta(hours=hour)
     return local.astimezone(dt.UTC)
@@ -168,7 +168,7 @@ def _cut(c: DemoCase, anchor: dt.datetime) -> None:
 
 
 def _cases(rng: random.Random, patients: list[PatientProfile], net: Network, count: int,
-           anchor: dt.datetime) -> list[DemoCase]:
+           anchor: dt.datetime, days: int) -> list[DemoCase]:
     eligible = [p for p in patients if p.consent == "granted"]
     made: list[DemoCase] = []
     for _ in range(count * 2):
@@ -187,7 +187,7 @@ def _cases(rng: random.Random, patients: list[PatientProfile], net: Network, cou
         case = DemoCase(0, profile, origin, target, specialty, urgency, mode, requester,
                         net.admins.get(target.code) or net.expert(target, specialty, rng),
                         net.expert(target, specialty, rng))
-        at = _submitted_at(rng, anchor)
+        at = _submitted_at(rng, anchor, days)
         case.move("request", "draft", at - _minutes(rng.uniform(3, 30)), requester, "requester")
         if rng.random() > 0.02:  # a few drafts never sent
             case.move("submit", "submitted", at, requester, "requester")
@@ -199,11 +199,12 @@ def _cases(rng: random.Random, patients: list[PatientProfile], net: Network, cou
 
 async def write_consultations(bulk: BulkWriter, patients: list[PatientProfile], staff: list[Person],
                               specs: list[FacilitySpec], departments: dict[str, int], entries: EntrySink,
-                              today: dt.date) -> None:
+                              today: dt.date, *, count: int | None = None, days: int = DAYS) -> None:
+    """About 0.6 cases per demo patient over the last `days` (bench/analytics.py asks for more)."""
     rng = random.Random(SEED)
     anchor = dt.datetime.combine(today, dt.time(), CHINA).astimezone(dt.UTC)
     net = Network(specs, staff)
-    cases = _cases(rng, patients, net, max(30, round(0.6 * len(patients))), anchor)
+    cases = _cases(rng, patients, net, count or max(30, round(0.6 * len(patients))), anchor, days)
     latest: dict[int, list[int]] = {}
     for row in sorted(entries.spine, key=lambda r: r["occurred_at"]):
         latest.setdefault(row["patient_id"], []).append(row["id"])
