@@ -41,7 +41,7 @@ def report_out(report: Report) -> ConsultationAnalyticsOut:
                 for t in report.timings],
         breaches={**report.breaches, "by_urgency": report.breaches_by_urgency},
         referrals=asdict(report.referrals),
-        county_share={"definition": i18n.gettext(labels.DEFINITIONS["county"]), "eligible": c.eligible,
+        county_share={"definition": i18n.gettext(labels.COUNTY_DEFINITION), "eligible": c.eligible,
                       "kept": c.kept, "share": c.share, "goal": c.goal,
                       "answered_within_county": c.answered_within,
                       "answered_within_county_share": c.answered_share},

@@ -54,7 +54,9 @@ def bar_chart(key: str, title: str, items: list[BarInput], *, scale_max: float |
     if not items:
         return None
     top = max([scale_max or 0.0, *(i.value for i in items), marker or 0.0]) or 1.0
-    chart = BarChart(key, title, [], BAR_TOP + BAR_ROW * len(items) + 4, marker_label=marker_label)
+    # With a marker, one more row below the bars carries its label, clear of the value texts.
+    height = BAR_TOP + BAR_ROW * len(items) + (18 if marker is not None else 4)
+    chart = BarChart(key, title, [], height, marker_label=marker_label)
     span = chart.right_edge - chart.left
     for index, item in enumerate(items):
         row = BAR_TOP + BAR_ROW * index

@@ -46,17 +46,17 @@ def report_rows(report: Report) -> list[tuple]:
     rows += [("breaches_by_urgency", k, _(labels.URGENCY[k]), "cases", n)
              for k, n in sorted(report.breaches_by_urgency.items())]
     r = report.referrals
-    rows += [("referrals", "up", _(labels.DIRECTION["up"]), "referrals", r.up),
-             ("referrals", "down", _(labels.DIRECTION["down"]), "referrals", r.down),
+    rows += [("referrals", "up", _(labels.UP), "referrals", r.up),
+             ("referrals", "down", _(labels.DOWN), "referrals", r.down),
              ("referrals", "up_above_county", "", "referrals", r.up_above_county)]
     rows += [("referrals_by_state", f"{d}:{s}", _(labels.REFERRAL_STATE.get(s, s)), "referrals", n)
              for d, states in r.by_state.items() for s, n in sorted(states.items())]
     c = report.county
     rows += [("county_share", "eligible", "", "cases", c.eligible), ("county_share", "kept", "", "cases", c.kept),
-             ("county_share", "share", _(labels.DEFINITIONS["county"]), "ratio",
+             ("county_share", "share", _(labels.COUNTY_DEFINITION), "ratio",
               "" if c.share is None else round(c.share, 4)),
              ("county_share", "goal", "", "ratio", c.goal),
-             ("county_share", "answered_within_county", _(labels.DEFINITIONS["answered"]), "cases",
+             ("county_share", "answered_within_county", _(labels.ANSWERED_DEFINITION), "cases",
               c.answered_within)]
     rows += [("weekly", w.start.isoformat(), "", metric, getattr(w, metric)) for w in report.weeks
              for metric in ("submitted", "breaches", "county_eligible", "county_kept")]

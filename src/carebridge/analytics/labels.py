@@ -34,3 +34,7 @@ DEFINITIONS = {
     "answered": N_("Answered within the county tier: the share of those cases answered by a facility at "
                    "county tier or below."),
 }
+# Named so that callers translate them without a string literal inside `_()` (the extractor would
+# take the literal for a message of its own).
+UP, DOWN = DIRECTION["up"], DIRECTION["down"]
+COUNTY_DEFINITION, ANSWERED_DEFINITION = DEFINITIONS["county"], DEFINITIONS["answered"]

@@ -70,9 +70,9 @@ def charts_for(report: Report) -> dict[str, object]:
         "facility": _counts("facility", N_("By asking facility"), report.by_facility, _name),
         "target": _counts("target", N_("By answering facility"), report.by_target, _name),
         "referrals": bar_chart("referrals", _("Referrals"), [
-            BarInput(_(labels.DIRECTION["up"]), r.up, str(r.up)),
+            BarInput(_(labels.UP), r.up, str(r.up)),
             BarInput(_("Up-referrals above county level"), r.up_above_county, str(r.up_above_county), "late"),
-            BarInput(_(labels.DIRECTION["down"]), r.down, str(r.down), "s1")]) if r.up or r.down else None,
+            BarInput(_(labels.DOWN), r.down, str(r.down), "s1")]) if r.up or r.down else None,
     }
 
 
