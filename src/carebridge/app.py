@@ -26,6 +26,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 def _routers() -> list:
     from carebridge.access import api as access_api
     from carebridge.access import pages as access_pages
+    from carebridge.analytics import api as analytics_api
+    from carebridge.analytics import pages as analytics_pages
     from carebridge.audit import api as audit_api
     from carebridge.audit import pages as audit_pages
     from carebridge.auth import api as auth_api
@@ -52,6 +54,7 @@ def _routers() -> list:
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
         coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
         opinion_pages.router, room_pages.router,
+        analytics_pages.router, analytics_api.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches

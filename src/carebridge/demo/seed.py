@@ -22,6 +22,7 @@ from carebridge.auth.passwords import hash_password
 from carebridge.config import get_settings
 from carebridge.demo.bulk import BulkWriter
 from carebridge.demo.clinical import SUBTYPES, EntrySink, Staffing, record_history
+from carebridge.demo.consultations import write_consultations
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
 from carebridge.demo.staff import CHINA, DEMO_LOGINS, Person, people, write_people
@@ -56,6 +57,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await write_people(bulk, staff, password_hash, departments, week_start)
     patients = profiles(round(PATIENTS * scale), specs, today)
     entries = await _write_records(bulk, patients, staff, specs, departments, today)
+    await write_consultations(bulk, patients, staff, specs, departments, entries, today)
     await bulk.finish()
     await _store_documents(entries, blobs)
     await _showcase_patient(session, patients[0], staff, password_hash)

@@ -1,0 +1,1 @@
+"""Network analytics: consultations and referrals in aggregate, for administrators."""
