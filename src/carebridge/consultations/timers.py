@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.consultations.escalation import sweep_escalations
+from carebridge.consultations.opinion_followup import send_due_follow_up_reminders
 from carebridge.consultations.scheduling import send_session_reminders
 from carebridge.db import unit_of_work
 from carebridge.kit.clock import utcnow
@@ -25,7 +26,7 @@ from carebridge.kit.clock import utcnow
 log = logging.getLogger(__name__)
 
 Sweep = Callable[[AsyncSession, dt.datetime], Awaitable[int]]
-SWEEPS: list[Sweep] = [sweep_escalations, send_session_reminders]
+SWEEPS: list[Sweep] = [sweep_escalations, send_session_reminders, send_due_follow_up_reminders]
 
 
 async def sweep(session: AsyncSession, now: dt.datetime, sweeps: list[Sweep] | None = None) -> int:
