@@ -33,9 +33,15 @@ def _routers() -> list:
     from carebridge.auth import api as auth_api
     from carebridge.auth import pages as auth_pages
     from carebridge.consultations import api as consultations_api
-    from carebridge.consultations import coordination_api, coordination_pages, opinion_api, opinion_pages
+    from carebridge.consultations import (
+        coordination_api,
+        coordination_pages,
+        opinion_api,
+        opinion_pages,
+        room_api,
+        room_pages,
+    )
     from carebridge.consultations import pages as consultations_pages
-    from carebridge.consultations import room_api, room_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages

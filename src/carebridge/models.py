@@ -4,9 +4,9 @@ from carebridge.access import models as access_models  # noqa: F401
 from carebridge.audit import models as audit_models  # noqa: F401
 from carebridge.auth import models as auth_models  # noqa: F401
 from carebridge.consultations import models as consultation_models  # noqa: F401
-from carebridge.consultations import schedule_models as consultation_schedule_models  # noqa: F401
 from carebridge.consultations import opinion_models  # noqa: F401
 from carebridge.consultations import room_models as consultation_room_models  # noqa: F401
+from carebridge.consultations import schedule_models as consultation_schedule_models  # noqa: F401
 from carebridge.db import Base
 from carebridge.network import models as network_models  # noqa: F401
 from carebridge.notifications import models as notification_models  # noqa: F401
