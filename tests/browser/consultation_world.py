@@ -16,7 +16,8 @@ from carebridge.auth import service as auth
 from carebridge.auth.models import Role, User
 from carebridge.consultations import service as consultations
 from carebridge.kit.blobs import LocalBlobStore
-from carebridge.network.models import Facility
+from carebridge.kit.clock import utcnow
+from carebridge.network.models import Department, Facility, PracticeSite, Practitioner, RosterShift, ServiceOffering
 from carebridge.records import service as records
 from carebridge.records.models import Patient, PatientRegistration
 from carebridge.records.schemas import ConditionIn, ObservationIn
@@ -45,8 +46,29 @@ async def arrange_consultation_world(session: AsyncSession, blob_dir: Path, pass
                         facility_id=township.id))
     await session.flush()
     case_id = await arrange_scheduled_case(session, blob_dir, requester.id, specialist.id, patient.id)
+    await _cardiology_on_duty_at(session, county, specialist)
     return {"requester": requester.username, "specialist": specialist.username, "specialist_totp": SPECIALIST_TOTP,
-            "room_case_id": case_id, "room_patient_name": patient.name}
+            "room_case_id": case_id, "room_patient_name": patient.name, "room_patient_id": patient.id}
+
+
+async def _cardiology_on_duty_at(session: AsyncSession, county: Facility, specialist: User) -> None:
+    """The county hospital offers cardiology consultations and the specialist is rostered around
+    the clock this week, so a request routes there and session slots exist at any hour."""
+    cardiology = Department(code="cardiology_br", name="心血管内科", name_en="Cardiology")
+    session.add(cardiology)
+    await session.flush()
+    session.add(ServiceOffering(facility_id=county.id, kind="consultation", department_id=cardiology.id,
+                                open_to_all=True, active=True))
+    profile = Practitioner(user_id=specialist.id, title="chief", specialty_id=cardiology.id,
+                           license_no="BR-LIC-0001", languages=["zh"])
+    session.add(profile)
+    await session.flush()
+    session.add(PracticeSite(practitioner_id=profile.id, facility_id=county.id, department_id=cardiology.id))
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+    session.add_all(RosterShift(practitioner_id=profile.id, facility_id=county.id,
+                                starts_at=start + dt.timedelta(days=d), ends_at=start + dt.timedelta(days=d + 1))
+                    for d in range(8))
+    await session.flush()
 
 
 async def arrange_scheduled_case(session: AsyncSession, blob_dir: Path, requester_id: int, specialist_id: int,
