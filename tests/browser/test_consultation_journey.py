@@ -5,6 +5,7 @@ chat, then the specialist writes and signs the opinion, the doctor acknowledges 
 the bilingual PDF report. Every step is done with the pages' own buttons."""
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -36,7 +37,7 @@ async def _request_live_consultation(page, world: dict) -> int:  # noqa: ANN001
         await box.check()
     await page.shots("request-form")
     await form.locator("button[name=send]").click()
-    await page.wait_for_url("**/consultations/[0-9]*")
+    await page.wait_for_url(re.compile(r".*/consultations/\d+$"))
     return int(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
@@ -68,6 +69,9 @@ async def test_request_to_signed_opinion_and_pdf(media_browser, live_server):  #
         await doctor.click("[data-testid=confirm-slot]")
         await doctor.locator("[data-testid=session-time]").wait_for()
         assert "已排期" in await _state(doctor)
+        booked = await doctor.locator("[data-testid=session-time]").inner_text()
+        timeline = await doctor.locator("[data-testid=consultation-timeline]").inner_text()
+        assert booked.split("–")[0].strip() in timeline  # the timeline names the time as the page shows it
         await doctor.shots("session-booked")
 
         for page in (specialist, doctor):

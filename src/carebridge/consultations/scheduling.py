@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -174,7 +175,9 @@ async def schedule_view(session: AsyncSession, principal: Principal, case_id: in
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """The time as people on the timeline read it: in the network's zone, named, not bare UTC."""
+    zone = get_settings().display_timezone
+    return moment.astimezone(ZoneInfo(zone)).strftime(f"%Y-%m-%d %H:%M {zone}")
 
 
 async def propose_slot(session: AsyncSession, principal: Principal, case_id: int, starts_at: dt.datetime,
