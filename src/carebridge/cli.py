@@ -143,8 +143,10 @@ def _serve(host: str, port: int) -> None:
     settings = get_settings()
     settings.require_secret()
     typer.echo(f"CareBridge serving at http://{host}:{port}  (database: {settings.database_url.split(':')[0]})")
+    # Every open tab holds a notifications WebSocket; granian admits at most `backlog` concurrent
+    # connections per worker (1024 by default), which a busy hub's staff alone would reach.
     Granian("carebridge.app:create_app", factory=True, address=host, port=port,
-            interface=Interfaces.ASGI, log_access=False).serve()
+            interface=Interfaces.ASGI, log_access=False, backlog=4096).serve()
 
 
 @app.command()
