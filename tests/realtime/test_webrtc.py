@@ -1,5 +1,6 @@
 """Two aiortc peers find each other through the real signalling server (granian on loopback),
-connect and exchange a data-channel message; a peer without a valid room token is refused."""
+connect, send each other video frames and exchange data-channel messages; a peer without a valid
+room token is refused."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 aiortc = pytest.importorskip("aiortc")
 websockets = pytest.importorskip("websockets")
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack  # noqa: E402
 
 from carebridge.config import get_settings  # noqa: E402
 from carebridge.realtime.tokens import issue_room_token  # noqa: E402
@@ -76,10 +77,23 @@ async def _receive(ws, kind: str) -> dict:  # noqa: ANN001
             return message
 
 
-async def _caller(ws, received: asyncio.Future) -> RTCPeerConnection:  # noqa: ANN001
-    """Waits for the other peer, offers, and sends a greeting once the data channel opens."""
+def _first_frame_into(pc: RTCPeerConnection, frame: asyncio.Future) -> None:
+    """Resolves `frame` with the size of the first video frame that arrives from the other peer."""
+
+    async def read(track) -> None:  # noqa: ANN001
+        decoded = await track.recv()
+        if not frame.done():
+            frame.set_result((decoded.width, decoded.height))
+
+    pc.on("track", lambda track: track.kind == "video" and asyncio.ensure_future(read(track)))
+
+
+async def _caller(ws, received: asyncio.Future, frame: asyncio.Future) -> RTCPeerConnection:  # noqa: ANN001
+    """Waits for the other peer, offers camera video, and sends a greeting once the data channel opens."""
     peer_id = (await _receive(ws, "join"))["member"]["id"]
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(VideoStreamTrack())
+    _first_frame_into(pc, frame)
     channel = pc.createDataChannel("chat")
     channel.on("open", lambda: channel.send("hello from the county hospital"))
     channel.on("message", lambda text: received.done() or received.set_result(text))
@@ -90,8 +104,9 @@ async def _caller(ws, received: asyncio.Future) -> RTCPeerConnection:  # noqa: A
     return pc
 
 
-async def _callee(ws, received: asyncio.Future) -> RTCPeerConnection:  # noqa: ANN001
+async def _callee(ws, received: asyncio.Future, frame: asyncio.Future) -> RTCPeerConnection:  # noqa: ANN001
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    _first_frame_into(pc, frame)
 
     @pc.on("datachannel")
     def on_channel(channel) -> None:  # noqa: ANN001
@@ -103,6 +118,7 @@ async def _callee(ws, received: asyncio.Future) -> RTCPeerConnection:  # noqa: A
 
     offer = await _receive(ws, "offer")
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+    pc.addTrack(VideoStreamTrack())  # joins the offered video transceiver: video flows both ways
     await pc.setLocalDescription(await pc.createAnswer())
     await ws.send(json.dumps({"type": "answer", "to": offer["from"], "sdp": pc.localDescription.sdp}))
     return pc
@@ -112,16 +128,21 @@ async def test_two_aiortc_peers_connect_through_signalling(live_url, loopback_ic
     room = "case-rtc"
     loop = asyncio.get_running_loop()
     at_callee, at_caller = loop.create_future(), loop.create_future()
+    frame_at_callee, frame_at_caller = loop.create_future(), loop.create_future()
     async with websockets.connect(f"{live_url}/ws/rooms/{room}?token={_token(1, room)}") as ws_a:
         await _receive(ws_a, "welcome")
         async with websockets.connect(f"{live_url}/ws/rooms/{room}?token={_token(2, room)}") as ws_b:
             await _receive(ws_b, "welcome")
             pc_a, pc_b = await asyncio.wait_for(
-                asyncio.gather(_caller(ws_a, at_caller), _callee(ws_b, at_callee)), timeout=15)
+                asyncio.gather(_caller(ws_a, at_caller, frame_at_caller), _callee(ws_b, at_callee, frame_at_callee)),
+                timeout=15)
             try:
                 assert await asyncio.wait_for(at_callee, timeout=10) == "hello from the county hospital"
                 assert await asyncio.wait_for(at_caller, timeout=10) == "reply from the city hospital"
                 assert pc_a.iceConnectionState == "completed" or pc_a.iceConnectionState == "connected"
+                for frame in (frame_at_callee, frame_at_caller):
+                    width, height = await asyncio.wait_for(frame, timeout=10)
+                    assert width > 0 and height > 0
             finally:
                 await pc_a.close()
                 await pc_b.close()
