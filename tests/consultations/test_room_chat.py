@@ -84,7 +84,8 @@ async def test_authorization_matrix_for_the_chat(api, world, db, net, case):
     h = await world.token(nurse)
     assert (await api.get(_messages(case), headers=h)).status_code == 403
     assert (await api.post(_messages(case), json={"text": "hello"}, headers=h)).status_code == 403
-    assert (await api.get(_messages(case), headers=await world.token(net.county_admin))).status_code == 200
+    assert (await api.get(_messages(case), headers=await world.token(net.county_admin))).status_code == 404
+    assert (await api.get(_messages(case), headers=await world.token(net.county_doctor))).status_code == 200
 
 
 async def test_the_chat_closes_with_the_case(api, world, db, net):

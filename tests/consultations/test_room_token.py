@@ -45,10 +45,13 @@ async def test_requester_entering_a_scheduled_case_starts_the_session(api, world
         (net.requester.id, net.patient.id, "success"), (net.county_doctor.id, net.patient.id, "success")]
 
 
-async def test_a_coordinator_may_enter_but_does_not_start_the_session(api, world, db, net):
+async def test_a_coordinating_administrator_does_not_enter_the_patients_conversation(api, world, db, net):
+    """The hub's administrator triages the case but has no clinical role: like the record, the room
+    and its chat stay closed to them, and the session does not start."""
     case = await case_in_state(db, world, net, "scheduled")
     got = await api.post(_url(case), headers=await world.token(net.county_admin))
-    assert got.status_code == 200 and got.json()["case_state"] == "scheduled"
+    assert got.status_code == 404
+    assert (await db.get(ConsultationCase, case.id)).state == "scheduled"
 
 
 async def test_authorization_matrix(api, world, db, net):

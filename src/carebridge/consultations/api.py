@@ -62,7 +62,7 @@ async def act_on_consultation(case_id: int, action: str, body: ActionIn, db: Db,
                               principal: CurrentPrincipal) -> CaseDetail:
     """One lifecycle move. 409 when the move is not possible now or someone else moved the case first;
     decline, return_for_information, cancel and reassign need a reason in `note`."""
-    await service.take_action(db, principal, case_id, action, body.note)
+    await service.take_plain_action(db, principal, case_id, action, body.note)
     return _detail(await service.access_case(db, principal, case_id))
 
 

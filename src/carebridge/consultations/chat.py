@@ -102,20 +102,18 @@ async def post_message(session: AsyncSession, principal: Principal, case_id: int
 
 
 async def list_messages(session: AsyncSession, principal: Principal, case_id: int, *, after: int = 0,
-                        limit: int = 200, audited: bool = True) -> list[ConsultationMessage]:
-    """Oldest first, from after the given message id (a client catching up after a reconnect)."""
+                        limit: int = 200) -> list[ConsultationMessage]:
+    """Oldest first. With `after` (a client catching up after a reconnect) the messages that follow
+    it; without, the latest `limit`. The read is audited by the access check."""
     if not 1 <= limit <= PAGE_MAX:
         raise InvalidInput(N_("limit must be between 1 and 500"), details={"field": "limit"})
-    case, parts = await access_room_case(session, principal, case_id, action="consultation_chat_read")
-    if audited:
-        facility = _facility(case, parts)
-        await audit.append(session, audit.Entry(
-            action="consultation_chat_read", outcome="success", actor=principal.actor(facility),
-            patient_id=case.patient_id, resource_type="ConsultationCase", resource_id=case.id,
-            purpose=Purpose.consultation.value, facility_id=facility))
-    return list((await session.scalars(select(ConsultationMessage).where(
-        ConsultationMessage.case_id == case.id, ConsultationMessage.id > after)
-        .order_by(ConsultationMessage.id).limit(limit))).all())
+    case, _ = await access_room_case(session, principal, case_id, action="consultation_chat_read")
+    query = select(ConsultationMessage).where(ConsultationMessage.case_id == case.id)
+    if after:
+        query = query.where(ConsultationMessage.id > after).order_by(ConsultationMessage.id)
+        return list((await session.scalars(query.limit(limit))).all())
+    latest = (await session.scalars(query.order_by(ConsultationMessage.id.desc()).limit(limit))).all()
+    return list(reversed(latest))
 
 
 async def open_attachment(session: AsyncSession, principal: Principal, case_id: int,

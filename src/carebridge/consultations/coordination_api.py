@@ -96,6 +96,4 @@ async def confirm_slot(case_id: int, db: Db, principal: CurrentPrincipal) -> Sch
 @router.get("/consultations/{case_id}/invitation.ics", response_class=Response)
 async def session_invitation(case_id: int, request: Request, db: Db, principal: CurrentPrincipal) -> Response:
     """The session's calendar invitation (text/calendar; METHOD:CANCEL once cancelled)."""
-    body = await invitation.invitation(db, principal, case_id, str(request.base_url))
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="consultation-{case_id}.ics"'})
+    return await invitation.invitation_response(db, principal, case_id, str(request.base_url))

@@ -77,7 +77,5 @@ async def confirm(db: Db, principal: CurrentPrincipal, case_id: int) -> Response
 
 @router.get("/consultations/{case_id}/invitation.ics")
 async def invitation_file(request: Request, db: Db, principal: CurrentPrincipal, case_id: int) -> Response:
-    body = await invitation.invitation(db, principal, case_id, str(request.base_url))
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="consultation-{case_id}.ics"'})
+    return await invitation.invitation_response(db, principal, case_id, str(request.base_url))
 

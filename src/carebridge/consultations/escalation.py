@@ -13,6 +13,7 @@ at once (two server processes) exactly one escalates; the other finds the versio
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exists, or_, select, update
@@ -23,7 +24,7 @@ from carebridge.access.models import AccessGrant, Purpose
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role, User
 from carebridge.auth.principal import Principal
-from carebridge.consultations import service
+from carebridge.consultations import service, team
 from carebridge.consultations.lifecycle import Action, Actor, State, next_state
 from carebridge.consultations.models import CaseEvent, ConsultationCase
 from carebridge.consultations.schedule_models import ConsultationBreach
@@ -36,6 +37,7 @@ from carebridge.network.offerings import find_service_providers
 from carebridge.notifications.service import notify
 
 UNANSWERED = (State.submitted.value, State.triaged.value)
+log = logging.getLogger(__name__)
 BATCH = 100
 SYSTEM = audit.Actor(name="system", role="system")
 
@@ -102,6 +104,7 @@ async def _move_grant(session: AsyncSession, case: ConsultationCase, old_target:
             action="revoke", outcome="success", actor=SYSTEM, patient_id=grant.patient_id,
             resource_type="AccessGrant", resource_id=grant.id, purpose=grant.purpose,
             detail={"reason": grant.revoke_reason, "source_id": case.id}))
+    await team.vacate_all(session, case.id, now, "consultation escalated to another facility")
     await grant_access(session, patient_id=case.patient_id, purpose=Purpose.consultation,
                        expires_at=now + dt.timedelta(days=service.OPEN_GRANT_DAYS),
                        granted_by=case.requesting_doctor_id, grantee_facility_id=case.target_facility_id,
@@ -162,8 +165,12 @@ async def sweep_escalations(session: AsyncSession, now: dt.datetime) -> int:
         .order_by(ConsultationCase.due_at, ConsultationCase.id).limit(BATCH))).all()
     written = 0
     for case in cases:
-        if await escalate_case(session, case, now) is not None:
-            written += 1
+        try:
+            async with session.begin_nested():  # one bad case must not hold back the others every pass
+                if await escalate_case(session, case, now) is not None:
+                    written += 1
+        except Exception:
+            log.exception("escalating consultation %s failed", case.id)
     return written
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
+from fastapi.responses import Response
 from icalendar import Calendar, Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,3 +62,10 @@ async def invitation(session: AsyncSession, principal: Principal, case_id: int, 
     if appointment is None or appointment.starts_at is None:
         raise NotFound(N_("no session has been booked for this case"))
     return build_ics(case, appointment, base_url)
+
+
+async def invitation_response(session: AsyncSession, principal: Principal, case_id: int, base_url: str) -> Response:
+    """The invitation as a download, the same for the page link and the API."""
+    body = await invitation(session, principal, case_id, base_url)
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="consultation-{case_id}.ics"'})

@@ -116,6 +116,7 @@ async def _writer(session: AsyncSession, principal: Principal, case_id: int,
     case, parts = await service._load(session, principal, case_id)
     if not allowed & parts:
         raise Forbidden(N_("your part in this case does not allow writing the opinion"), code="not_your_move")
+    await service.patient_of_case(session, principal, case, "opinion_write")
     opinion = await opinion_of(session, case.id)
     if opinion is not None and opinion.signed_at is not None:
         raise Conflict(N_("the opinion is signed; corrections are addenda"), code="opinion_signed")
@@ -184,6 +185,7 @@ async def sign(session: AsyncSession, principal: Principal, case_id: int, blobs:
     case, parts = await service._load(session, principal, case_id)
     if Actor.expert not in parts:
         raise Forbidden(N_("only the lead expert signs the opinion"), code="not_your_move")
+    await service.patient_of_case(session, principal, case, "opinion_sign")
     opinion = await opinion_of(session, case.id)
     if opinion is not None and opinion.signed_at is not None:
         raise Conflict(N_("the opinion is already signed"), code="opinion_signed")

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from carebridge.auth.principal import Principal
-from carebridge.consultations import opinion, opinion_followup, opinion_pdf, opinion_referral, service
+from carebridge.consultations import opinion, opinion_followup, opinion_pdf, opinion_referral
 from carebridge.consultations.opinion_content import Diagnosis, Draft
 from carebridge.consultations.opinion_schemas import (
     DraftIn,
@@ -31,8 +31,7 @@ def draft_from(body: DraftIn) -> Draft:
 
 
 async def _written(db: Db, principal: Principal, case_id: int) -> OpinionOut:
-    case, parts = await service._load(db, principal, case_id)
-    return opinion_out(await opinion.view_for(db, case, parts))
+    return opinion_out(await opinion.access_opinion(db, principal, case_id))
 
 
 @router.get("/consultations/{case_id}/opinion", response_model=OpinionOut)

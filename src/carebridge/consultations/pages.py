@@ -139,5 +139,5 @@ async def team_free(db: Db, principal: CurrentPrincipal, case_id: int, seat_id: 
 
 @router.post("/consultations/{case_id}/actions/{action}")
 async def case_action(db: Db, principal: CurrentPrincipal, case_id: int, action: str, note: Text = "") -> Response:
-    await service.take_action(db, principal, case_id, action, note)
+    await service.take_plain_action(db, principal, case_id, action, note)
     return RedirectResponse(f"/consultations/{case_id}", status_code=303)

@@ -23,7 +23,7 @@ from carebridge.config import Settings
 from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.consultations.models import CaseEvent, ConsultationCase
 from carebridge.consultations.room_models import SessionAttendance
-from carebridge.consultations.service import _load, take_action
+from carebridge.consultations.service import _load, patient_of_case, take_action
 from carebridge.db import unit_of_work
 from carebridge.errors import Conflict, Forbidden
 from carebridge.kit.clock import utcnow
@@ -59,14 +59,16 @@ class RoomPass:
 
 async def access_room_case(session: AsyncSession, principal: Principal, case_id: int,
                            action: str = "room") -> tuple[ConsultationCase, frozenset[Actor]]:
-    """The case, for one of its participants. Readers who play no part in it (a nurse at the
-    target hospital) see the case page but not its room or chat."""
+    """The case, for one of its participants who may see the patient's data. Readers who play no
+    part in it (a nurse at the target hospital) see the case page but not its room or chat."""
     case, parts = await _load(session, principal, case_id)
     if not parts:
         record_denial(session, principal, case.patient_id, action=action, resource_type="ConsultationCase",
                       resource_id=case.id, purpose=Purpose.consultation.value)
         raise Forbidden(N_("only the participants of this consultation can use its room and chat"),
                         code="not_a_participant")
+    # The chat and the room are about the patient: the same consent and grants as the record.
+    await patient_of_case(session, principal, case, "read")
     return case, parts
 
 

@@ -50,7 +50,7 @@ def _documents(view: service.CaseView) -> list:
 async def room_page(request: Request, db: Db, principal: CurrentPrincipal, case_id: int) -> Response:
     await room.access_room_case(db, principal, case_id)
     view = await service.access_case(db, principal, case_id)  # audits the read of the patient's data
-    messages = await chat.list_messages(db, principal, case_id, audited=False)
+    messages = await chat.list_messages(db, principal, case_id)
     documents = _documents(view)
     return render(request, "consultations/room.html", {
         "view": view, "case": view.case, "labels": LABELS, "messages": messages, "documents": documents,

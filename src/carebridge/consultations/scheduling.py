@@ -22,7 +22,7 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.consultations import service
 from carebridge.consultations.lifecycle import Action, Actor, State
-from carebridge.consultations.models import CaseEvent, CaseTeamSeat, ConsultationCase, Mode
+from carebridge.consultations.models import CaseTeamSeat, ConsultationCase, Mode
 from carebridge.consultations.schedule_models import ConsultationAppointment
 from carebridge.errors import Conflict, Forbidden, InvalidInput
 from carebridge.kit.clock import utcnow
@@ -174,6 +174,9 @@ async def schedule_view(session: AsyncSession, principal: Principal, case_id: in
                         is_booked(appointment))
 
 
+REMINDER_BATCH = 200  # per pass; the next pass takes the rest
+
+
 def _stamp(moment: dt.datetime) -> str:
     """The time as people on the timeline read it: in the network's zone, named, not bare UTC."""
     zone = get_settings().display_timezone
@@ -208,8 +211,8 @@ async def propose_slot(session: AsyncSession, principal: Principal, case_id: int
     await session.flush()
     part = Actor.requester if side == REQUESTER_SIDE else next(p for p in (Actor.expert, Actor.coordinator)
                                                                 if p in parts)
-    await _record(session, principal, case, part, "propose_slot", " · ".join(filter(None, [_stamp(slot.starts_at),
-                                                                                          note])))
+    summary = " · ".join(filter(None, [_stamp(slot.starts_at), note]))
+    await service.record_event(session, principal, case, part, "propose_slot", summary)
     others = [case.requesting_doctor_id] if side == EXPERT_SIDE else await service._target_staff(session, case)
     await notify(session, [u for u in others if u != principal.user_id], kind="consultation",
                  title=f"consultation #{case.id}: propose_slot", body=_stamp(slot.starts_at),
@@ -251,12 +254,6 @@ async def confirm_slot(session: AsyncSession, principal: Principal, case_id: int
     return case
 
 
-async def _record(session: AsyncSession, principal: Principal, case: ConsultationCase, part: Actor, action: str,
-                  note: str) -> None:
-    session.add(CaseEvent(case_id=case.id, actor_user_id=principal.user_id, actor_part=part.value, action=action,
-                          from_state=case.state, to_state=case.state, note=note[:service.NOTE_MAX]))
-    await service._audit(session, principal, case, action, case.state, case.state, part)
-
 
 async def send_session_reminders(session: AsyncSession, now: dt.datetime) -> int:
     """One pass: every booked session starting within the reminder lead time, reminded once. The
@@ -267,7 +264,8 @@ async def send_session_reminders(session: AsyncSession, now: dt.datetime) -> int
         .join(ConsultationCase, ConsultationCase.id == ConsultationAppointment.case_id)
         .where(ConsultationCase.state == State.scheduled.value, ConsultationAppointment.cancelled_at.is_(None),
                ConsultationAppointment.reminder_sent_at.is_(None), ConsultationAppointment.starts_at > now,
-               ConsultationAppointment.starts_at <= now + lead))).all()
+               ConsultationAppointment.starts_at <= now + lead)
+        .order_by(ConsultationAppointment.starts_at).limit(REMINDER_BATCH))).all()
     sent = 0
     for appointment, case in due:
         claimed = await session.execute(

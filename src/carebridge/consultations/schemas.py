@@ -28,7 +28,7 @@ class CaseIn(Input):
     named_expert_id: int | None = None
     target_facility_id: int | None = Field(None, description="leave empty to route to the nearest higher tier")
     shared_entry_ids: list[int] = Field(default_factory=list, max_length=500)
-    team_specialties: list[str] = Field(default_factory=list, max_length=6,
+    team_specialties: list[str] = Field(default_factory=list, max_length=4,
                                         description="department codes: a multi-disciplinary team, one seat each")
 
 

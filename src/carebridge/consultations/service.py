@@ -57,7 +57,7 @@ NEEDS_REASON = frozenset({Action.decline, Action.return_for_information, Action.
                           Action.reschedule})
 PART_ORDER = (Actor.requester, Actor.expert, Actor.coordinator)
 CASE_GRANT_SOURCES = ("consultation", "consultation_member")
-TEAM_MAX = 6  # the video room's mesh carries six people
+TEAM_MAX = 4  # the video room's mesh carries six: the requester, the lead and four members
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _check_request(data: CaseRequest) -> None:
             and data.target_facility_id is None):
         raise InvalidInput(N_("name a specialty, an expert or a facility to ask"), details={"field": "specialty"})
     if len(data.team_specialties) > TEAM_MAX or len(set(data.team_specialties)) != len(data.team_specialties):
-        raise InvalidInput(N_("a team has at most 6 different specialties"), details={"field": "team_specialties"})
+        raise InvalidInput(N_("a team has at most 4 different specialties"), details={"field": "team_specialties"})
 
 
 async def _department_id(session: AsyncSession, code: str | None) -> int | None:
@@ -255,6 +255,16 @@ async def _load(session: AsyncSession, principal: Principal, case_id: int) -> tu
     return case, parts
 
 
+async def patient_of_case(session: AsyncSession, principal: Principal, case: ConsultationCase,
+                          action: str) -> PatientAccess:
+    """For work on the patient's data inside a case (the opinion, the chat, the room), after the
+    caller's part was checked: the patient through access_patient, so withdrawn consent or an ended
+    grant stops it as it stops the record, an administrator without a clinical role is kept out,
+    and the access is audited."""
+    return await access_patient(session, principal, case.patient_id, purpose=Purpose.consultation,
+                                action=action, resource_type="ConsultationCase", resource_id=case.id)
+
+
 def _acting_part(case: ConsultationCase, action: Action, parts: frozenset[Actor]) -> Actor:
     move = LIFECYCLE.lookup(case.state, action)  # a move not in the table is the 409
     for part in PART_ORDER:
@@ -345,6 +355,15 @@ async def _cancel_appointment(session: AsyncSession, case: ConsultationCase, rea
         proposed_starts_at=None, proposed_ends_at=None).execution_options(synchronize_session=False))
 
 
+async def take_plain_action(session: AsyncSession, principal: Principal, case_id: int, action: str,
+                            note: str = "") -> ConsultationCase:
+    """The generic action routes: a move that needs no more than a note. Booking a session needs a
+    time, so it goes through scheduling (propose, confirm) and is refused here."""
+    if action in (Action.schedule.value, Action.reschedule.value):
+        raise Conflict(N_("a session is booked by proposing a time and confirming it"), code="use_the_schedule")
+    return await take_action(session, principal, case_id, action, note)
+
+
 async def _end_grant(session: AsyncSession, case: ConsultationCase) -> None:
     """Every grant the case made (the target facility's, team members') ends GRANT_DAYS_AFTER_CLOSE later."""
     ends = (case.closed_at or utcnow()) + dt.timedelta(days=GRANT_DAYS_AFTER_CLOSE)
@@ -354,6 +373,14 @@ async def _end_grant(session: AsyncSession, case: ConsultationCase) -> None:
     for grant in grants:
         grant.expires_at = min(grant.expires_at, ends)
     await session.flush()
+
+
+async def record_event(session: AsyncSession, principal: Principal, case: ConsultationCase, part: Actor,
+                       action: str, note: str) -> None:
+    """A step that is not a lifecycle move (team, scheduling proposals): on the timeline and audited."""
+    session.add(CaseEvent(case_id=case.id, actor_user_id=principal.user_id, actor_part=part.value, action=action,
+                          from_state=case.state, to_state=case.state, note=note[:NOTE_MAX]))
+    await _audit(session, principal, case, action, case.state, case.state, part)
 
 
 async def _audit(session: AsyncSession, principal: Principal, case: ConsultationCase, action: str,

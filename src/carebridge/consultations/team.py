@@ -19,7 +19,7 @@ from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
 from carebridge.consultations import service
 from carebridge.consultations.lifecycle import Actor, State
-from carebridge.consultations.models import CaseEvent, CaseTeamSeat, ConsultationCase
+from carebridge.consultations.models import CaseTeamSeat, ConsultationCase
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
@@ -60,7 +60,7 @@ async def _seat(session: AsyncSession, case: ConsultationCase, seat_id: int | No
         seats = await session.scalar(select(CaseTeamSeat.id).where(CaseTeamSeat.case_id == case.id).limit(1)
                                      .offset(service.TEAM_MAX - 1))
         if seats is not None:
-            raise Conflict(N_("a team has at most 6 seats"), code="team_full")
+            raise Conflict(N_("a team has at most 4 seats"), code="team_full")
         seat = CaseTeamSeat(case_id=case.id, department_id=await service._department_id(session, department))
         session.add(seat)
         return seat
@@ -85,7 +85,7 @@ async def invite_member(session: AsyncSession, principal: Principal, case_id: in
     await session.flush()
     if case.target_facility_id not in await _doctor_facilities(session, user_id):
         await _grant_member(session, principal, case, user_id)
-    await _record(session, principal, case, part, "invite_member", doctor.display_name)
+    await service.record_event(session, principal, case, part, "invite_member", doctor.display_name)
     await notify(session, [user_id], kind="consultation", title=f"consultation #{case.id}: invite_member",
                  body=principal.display_name, link=f"/consultations/{case.id}")
     return seat
@@ -103,7 +103,19 @@ async def free_seat(session: AsyncSession, principal: Principal, case_id: int, s
     for grant in await _member_grants(session, case.id, member):
         grant.revoked_at = utcnow()
     await session.flush()
-    await _record(session, principal, case, part, "remove_member", note)
+    await service.record_event(session, principal, case, part, "remove_member", note)
+
+
+async def vacate_all(session: AsyncSession, case_id: int, now: dt.datetime, reason: str) -> None:
+    """The case moved to another facility (escalation): its team is formed again there, so every
+    seat is freed and every member's own grant ends now."""
+    seats = (await session.scalars(select(CaseTeamSeat).where(
+        CaseTeamSeat.case_id == case_id, CaseTeamSeat.member_user_id.is_not(None)))).all()
+    for seat in seats:
+        seat.member_user_id, seat.invited_by_user_id, seat.invited_at = None, None, None
+    for grant in await _member_grants(session, case_id):
+        grant.revoked_at, grant.revoke_reason = now, reason
+    await session.flush()
 
 
 async def _grant_member(session: AsyncSession, principal: Principal, case: ConsultationCase, user_id: int) -> None:
@@ -120,9 +132,3 @@ async def _member_grants(session: AsyncSession, case_id: int, user_id: int | Non
         query = query.where(AccessGrant.grantee_user_id == user_id)
     return list((await session.scalars(query)).all())
 
-
-async def _record(session: AsyncSession, principal: Principal, case: ConsultationCase, part: Actor, action: str,
-                  note: str) -> None:
-    session.add(CaseEvent(case_id=case.id, actor_user_id=principal.user_id, actor_part=part.value, action=action,
-                          from_state=case.state, to_state=case.state, note=note[:2000]))
-    await service._audit(session, principal, case, action, case.state, case.state, part)
