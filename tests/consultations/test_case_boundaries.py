@@ -78,3 +78,33 @@ async def test_a_team_fits_the_video_room(world, db, net):
         await team.invite_member(db, lead, case.id, doctor.id)
     with pytest.raises(Conflict):
         await team.invite_member(db, lead, case.id, doctors[4].id)
+
+
+PAGE_POSTS = ["team", "team/1/free", "assign", "schedule/proposals", "schedule/confirm", "opinion", "opinion/section",
+              "opinion/addenda", "outcome", "referral", "actions/accept"]
+
+
+async def test_a_doctor_of_another_hospital_gets_404_from_every_case_form(consult_app, client, world, db, net):
+    """Changing the case id in a form's address reveals nothing: every POST of the case pages, and
+    the room summary, answer a doctor of an unrelated hospital with 404, and nothing changes."""
+    from tests.auth.conftest import login_as
+
+    case = await case_in_state(db, world, net, "in_session")
+    csrf = await login_as(client, db, net.outsider)
+    for path in PAGE_POSTS:
+        sent = await client.post(f"/consultations/{case.id}/{path}", data={
+            "csrf_token": csrf, "user_id": net.outsider.id, "note": "a reason", "text": "x", "assessment": "x",
+            "outcome": "x", "starts_at": "2030-01-01T00:00:00+00:00"})
+        assert sent.status_code == 404, (path, sent.status_code)
+    assert (await client.get(f"/consultations/{case.id}/room/summary")).status_code == 404
+    assert (await service.access_case(db, await world.principal(net.requester), case.id)).case.state == "in_session"
+
+
+async def test_another_hospital_cannot_attach_files_or_free_seats_through_the_api(consult_app, client, world, db, net):
+    case = await case_in_state(db, world, net, "in_session")
+    h = await world.token(net.outsider)
+    attach = await client.post(f"/api/v1/consultations/{case.id}/messages/attachments",
+                               files={"file": ("x.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}, headers=h)
+    assert attach.status_code == 404
+    freed = await client.post(f"/api/v1/consultations/{case.id}/team/1/free", json={"note": "a reason"}, headers=h)
+    assert freed.status_code == 404
