@@ -101,3 +101,12 @@ async def share_file(page, path, text: str = "") -> None:  # noqa: ANN001
         await page.fill("[data-testid=chat-text]", text)
     await page.click("[data-testid=chat-send]")
     await page.locator("[data-testid=chat-attachment]").filter(has_text=path.name).first.wait_for()
+
+
+async def close_and_check_console(*pages) -> None:  # noqa: ANN002
+    """Closes each person's browser; fails if a page logged an error or a request failed."""
+    for page in pages:
+        errors = [line for line in page.console_lines
+                  if line.startswith(("error", "http")) and "favicon.ico" not in line]
+        await page.context.close()
+        assert not errors, errors

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from tests.browser.media import LAPTOP, media_browser, media_page  # noqa: F401 - media_browser is a fixture
 from tests.browser.room_steps import (
+    close_and_check_console,
     join,
     leave_room,
     open_case,
@@ -109,8 +110,4 @@ async def test_request_to_signed_opinion_and_pdf(media_browser, live_server):  #
         assert "李强" in text  # the signer
         await doctor.shots("acknowledged-with-the-report")
     finally:
-        for page in (doctor, specialist):
-            errors = [line for line in page.console_lines
-                      if line.startswith(("error", "http")) and "favicon.ico" not in line]
-            await page.context.close()
-            assert not errors, errors
+        await close_and_check_console(doctor, specialist)

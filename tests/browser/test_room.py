@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser.media import LAPTOP, PHONE, media_browser, media_page  # noqa: F401 - media_browser is a fixture
 from tests.browser.room_steps import (
+    close_and_check_console,
     join,
     leave_room,
     lose_network_and_come_back,
@@ -105,11 +106,7 @@ async def test_township_doctor_and_specialist_meet_in_the_case_room(media_browse
         await specialist.shots("case-page-after-the-session")
         assert await doctor.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
-        for page in (doctor, specialist):
-            errors = [line for line in page.console_lines
-                      if line.startswith(("error", "http")) and "favicon.ico" not in line]
-            await page.context.close()
-            assert not errors, errors
+        await close_and_check_console(doctor, specialist)
 
 
 async def test_three_doctors_share_one_room_and_a_screen(media_browser, live_server):  # noqa: F811
