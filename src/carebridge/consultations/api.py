@@ -75,6 +75,6 @@ async def invite_team_member(case_id: int, body: InviteIn, db: Db, principal: Cu
 
 @router.post("/consultations/{case_id}/team/{seat_id}/free", response_model=CaseDetail)
 async def free_team_seat(case_id: int, seat_id: int, body: ActionIn, db: Db, principal: CurrentPrincipal) -> CaseDetail:
-    """The member leaves the team (a reason in `note`); their own access ends now."""
+    """The lead or coordinator frees a seat (a reason in `note`); the member's own access ends now."""
     await team.free_seat(db, principal, case_id, seat_id, body.note)
     return _detail(await service.access_case(db, principal, case_id))

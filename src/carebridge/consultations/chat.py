@@ -131,10 +131,5 @@ async def open_attachment(session: AsyncSession, principal: Principal, case_id: 
     return message
 
 
-def attachment_disposition(message: ConsultationMessage) -> str:
-    """RFC 6266, as for record documents: an ASCII fallback plus the UTF-8 name."""
-    from urllib.parse import quote
-
-    name = message.attachment_name or "attachment" + min(EXTENSIONS[message.attachment_type])
-    fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;' else "_" for ch in name)
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+def attachment_name(message: ConsultationMessage) -> str:
+    return message.attachment_name or "attachment" + min(EXTENSIONS[message.attachment_type])

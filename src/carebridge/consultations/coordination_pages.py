@@ -15,9 +15,10 @@ from carebridge.config import get_settings
 from carebridge.consultations import escalation, invitation, scheduling, suggestions
 from carebridge.consultations.case_panels import Panels
 from carebridge.consultations.models import CaseTeamSeat
-from carebridge.consultations.pages import LABELS, _department_names
+from carebridge.consultations.pages import LABELS
 from carebridge.errors import InvalidInput
 from carebridge.kit.i18n import N_
+from carebridge.network.catalog import department_names
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import is_htmx, render
@@ -42,7 +43,7 @@ async def suggestions_page(request: Request, db: Db, principal: CurrentPrincipal
                               .order_by(CaseTeamSeat.id))).all()
     template = "consultations/_suggestions.html" if is_htmx(request) else "consultations/suggestions.html"
     return render(request, template, {"case": found.case, "suggest": found, "seats": seats,
-                                      "departments": dict(await _department_names(db))})
+                                      "departments": await department_names(db)})
 
 
 @router.post("/consultations/{case_id}/assign")

@@ -18,7 +18,8 @@ from carebridge.errors import CareBridgeError, Conflict, InvalidInput
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
-from carebridge.network.models import Department, Facility
+from carebridge.network.catalog import department_names
+from carebridge.network.models import Facility
 from carebridge.records import codes
 from carebridge.records.views import user_names
 from carebridge.web.deps import CurrentPrincipal, Db
@@ -39,11 +40,6 @@ REASONS = {"capability_gap": N_("Beyond what we can treat here"), "equipment": N
            "emergency": N_("Emergency"), "rehabilitation": N_("Rehabilitation"), "follow_up": N_("Follow-up")}
 
 
-async def _departments(db: Db) -> dict[int, str]:
-    english = i18n.get_locale() == "en"
-    return {d.id: (d.name_en or d.name) if english else d.name for d in (await db.scalars(select(Department))).all()}
-
-
 async def _lower_facilities(db: Db, facility_id: int) -> list[Facility]:
     here = await db.get(Facility, facility_id)
     rows = (await db.scalars(select(Facility).where(Facility.active).order_by(Facility.tier, Facility.name))).all()
@@ -60,7 +56,7 @@ async def opinion_context(db: Db, view: opinion.OpinionView) -> dict:
     advised = o is not None and o.signed_at is not None and o.referral_advice in opinion_referral.DEFAULT_REASON
     can_refer = requester and advised and o.referral_id is None
     return {
-        "op": view, "o": o, "names": await user_names(db, ids), "departments": await _departments(db),
+        "op": view, "o": o, "names": await user_names(db, ids), "departments": await department_names(db),
         "advice_labels": ADVICE, "reasons": REASONS,
         "can_acknowledge": requester and view.case.state == "opinion_signed",
         "can_record_outcome": requester and view.signed and view.case.state in opinion_followup.OUTCOME_STATES,

@@ -17,6 +17,7 @@ from carebridge.consultations.case_panels import case_panels
 from carebridge.consultations.lifecycle import Action, Actor, State
 from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
+from carebridge.network.catalog import department_names
 from carebridge.network.models import Department
 from carebridge.records.models import RecordEntry
 from carebridge.records.page_parts import entry_label
@@ -115,13 +116,7 @@ async def _team_context(db: Db, view: service.CaseView) -> dict:
             User.is_active).order_by(User.display_name).limit(200))).all() if u.id not in taken]
     names = {u.id: u.display_name for u in (await db.scalars(select(User).where(User.id.in_(users)))).all()}
     return {"manages": manages, "names": names, "candidates": candidates,
-            "departments": dict(await _department_names(db))}
-
-
-async def _department_names(db: Db) -> list[tuple[int, str]]:
-    english = i18n.get_locale() == "en"
-    rows = (await db.scalars(select(Department))).all()
-    return [(d.id, d.name_en if english else d.name) for d in rows]
+            "departments": await department_names(db)}
 
 
 @router.post("/consultations/{case_id}/team")

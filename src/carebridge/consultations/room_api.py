@@ -15,6 +15,7 @@ from carebridge.consultations import chat, room
 from carebridge.realtime import rooms
 from carebridge.realtime.api import IceConfigOut, hub_for
 from carebridge.realtime.ice import ice_config
+from carebridge.records.documents import file_headers
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 
@@ -126,10 +127,8 @@ async def attachment(case_id: int, message_id: int, request: Request, db: Db,
                      principal: CurrentPrincipal) -> Response:
     message = await chat.open_attachment(db, principal, case_id, message_id)
     data = await request.app.state.blobs.get(message.attachment_digest)
-    return Response(data, media_type=message.attachment_type, headers={
-        "Content-Disposition": chat.attachment_disposition(message), "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store", "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
-        "style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'", "X-Frame-Options": "SAMEORIGIN"})
+    return Response(data, media_type=message.attachment_type, headers=file_headers(
+        chat.attachment_name(message), message.attachment_type, download=False))
 
 
 @router.get("/consultations/{case_id}/attendance", response_model=AttendanceOut)

@@ -32,3 +32,15 @@ STANDARD_DEPARTMENTS: list[tuple[str, str, str]] = [
     ("pharmacy", "药剂科", "Pharmacy"),
     ("laboratory", "检验科", "Laboratory medicine"),
 ]
+
+
+async def department_names(session) -> dict[int, str]:  # noqa: ANN001 - an AsyncSession
+    """Every department's name in the reader's language, by id (for pages that name specialties)."""
+    from sqlalchemy import select
+
+    from carebridge.kit import i18n
+    from carebridge.network.models import Department
+
+    english = i18n.get_locale() == "en"
+    rows = (await session.scalars(select(Department))).all()
+    return {d.id: (d.name_en or d.name) if english else d.name for d in rows}

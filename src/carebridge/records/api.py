@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
 from carebridge.records import codes, fhir_shapes, service
-from carebridge.records.documents import content_disposition
+from carebridge.records.documents import clean_filename, file_headers
 from carebridge.records.schemas import (
     AllergyIn,
     ConditionIn,
@@ -195,15 +195,8 @@ async def document_content(request: Request, db: Db, principal: CurrentPrincipal
 
 
 def document_headers(document, *, download: bool) -> dict[str, str]:  # noqa: ANN001 - a Document
-    return {
-        "Content-Disposition": content_disposition(document, download=download),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-        # Framed only by our own pages (the inline viewer); the file itself may run nothing.
-        "X-Frame-Options": "SAMEORIGIN",
-        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-                                   "object-src 'self'; frame-ancestors 'self'",
-    }
+    return file_headers(document.filename or clean_filename("", document.media_type), document.media_type,
+                        download=download)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryWithFhir, summary="One entry, with its FHIR R4 shape")

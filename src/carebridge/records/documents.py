@@ -101,11 +101,23 @@ async def open_document(
     return entry, access
 
 
-def content_disposition(document: Document, *, download: bool) -> str:
+def disposition(name: str, media_type: str, *, download: bool) -> str:
     """RFC 6266: an ASCII fallback name plus the real UTF-8 name (Chinese file names are usual)."""
     from urllib.parse import quote
 
-    name = document.filename or clean_filename("", document.media_type)
     fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;' else "_" for ch in name)
-    kind = "attachment" if download or document.media_type not in INLINE_TYPES else "inline"
+    kind = "attachment" if download or media_type not in INLINE_TYPES else "inline"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def file_headers(name: str, media_type: str, *, download: bool) -> dict[str, str]:
+    """Headers for serving a stored patient file (record documents, consultation chat files)."""
+    return {
+        "Content-Disposition": disposition(name, media_type, download=download),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        # Framed only by our own pages (the inline viewer); the file itself may run nothing.
+        "X-Frame-Options": "SAMEORIGIN",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+                                   "object-src 'self'; frame-ancestors 'self'",
+    }
