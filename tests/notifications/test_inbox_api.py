@@ -61,3 +61,19 @@ async def test_anonymous_is_refused(client, method, path) -> None:
 async def test_bad_cursor_is_a_clear_error(client, people) -> None:
     response = await client.get(API, params={"cursor": "not-a-cursor"}, headers=people["doctor"])
     assert response.status_code == 422
+
+
+async def test_the_notifications_page_pages_like_the_api(client, world, db, sessionmaker) -> None:
+    from tests.auth.conftest import login_as
+
+    facility = await world.facility()
+    doctor = await world.user((Role.doctor, facility.id))
+    async with unit_of_work(sessionmaker) as session:
+        for n in range(101):
+            await notify(session, [doctor.id], kind="consultation", title=f"case-{n:03d}", channels=[])
+    await login_as(client, db, doctor)
+    first = await client.get("/notifications")
+    assert "case-100" in first.text and "case-001" in first.text and "case-000" not in first.text
+    cursor = first.text.split("/notifications?cursor=")[1].split('"')[0]
+    rest = await client.get(f"/notifications?cursor={cursor}")
+    assert "case-000" in rest.text and "case-001" not in rest.text and "cursor=" not in rest.text

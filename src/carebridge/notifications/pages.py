@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from carebridge.notifications import service
+from carebridge.notifications import inbox, service
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
@@ -14,9 +14,10 @@ router = make_router(include_in_schema=False)
 
 
 @router.get("/notifications")
-async def notifications_page(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
-    items = await service.list_notifications(db, principal, limit=100)
-    return render(request, "notifications/list.html", {"items": items})
+async def notifications_page(request: Request, db: Db, principal: CurrentPrincipal,
+                             cursor: str | None = None) -> Response:
+    page = await inbox.my_notifications(db, principal, cursor=cursor, limit=100)
+    return render(request, "notifications/list.html", {"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.post("/notifications/read")

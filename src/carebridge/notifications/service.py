@@ -30,13 +30,6 @@ async def notify(session: AsyncSession, user_ids: Iterable[int], *, kind: str, t
     await push.announce_new(session, rows)
 
 
-async def list_notifications(session: AsyncSession, principal: Principal, limit: int = 50) -> list[Notification]:
-    return list((await session.scalars(
-        select(Notification).where(Notification.user_id == principal.user_id)
-        .order_by(Notification.id.desc()).limit(limit)
-    )).all())
-
-
 async def unread_count(session: AsyncSession, principal: Principal) -> int:
     return await session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == principal.user_id, Notification.read_at.is_(None))) or 0

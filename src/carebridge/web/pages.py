@@ -12,6 +12,7 @@ from carebridge.auth.models import Role
 from carebridge.kit import i18n
 from carebridge.network.labels import TIER_LABELS
 from carebridge.network.models import TIER_LEVEL, Facility, Tier
+from carebridge.notifications import inbox
 from carebridge.notifications import service as notifications
 from carebridge.web.deps import CurrentPrincipal, Db, MaybePrincipal
 from carebridge.web.middleware import LOCALE_COOKIE
@@ -52,7 +53,7 @@ async def switch_language(locale: str, next: str | None = None) -> Response:  # 
 async def dashboard(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
     context = {
         "unread": await notifications.unread_count(db, principal),
-        "recent_notifications": await notifications.list_notifications(db, principal, limit=5),
+        "recent_notifications": (await inbox.my_notifications(db, principal, limit=5)).items,
         "facility_names": await _facility_names(db, {f for _, f in principal.roles if f}),
         "role_labels": {role: i18n.gettext(label) for role, label in ROLE_LABELS.items()},
         "tier_counts": await _tier_counts(db) if principal.has_role(Role.platform_admin) else [],
