@@ -124,3 +124,21 @@ async def test_only_the_coordinator_or_lead_sees_suggestions(world, db, net):
         with pytest.raises(error):
             await suggestions.suggest_experts(db, await world.principal(user), case.id)
     assert (await suggestions.suggest_experts(db, await world.principal(net.county_doctor), case.id)).items
+
+
+async def test_a_crowded_hospital_does_not_push_the_specialist_off_the_list(world, db, net, monkeypatch):
+    """The candidate cap keeps the doctors of the seat's specialty, whatever their account ids."""
+    monkeypatch.setattr(suggestions, "CANDIDATE_LIMIT", 3)
+    neuro = Department(code=f"neuro_c_{net.specialty}", name="神经内科", name_en="Neurology")
+    db.add(neuro)
+    await db.flush()
+    for _ in range(3):  # older accounts at the target hospital, none a neurologist
+        await world.user(("doctor", net.county.id))
+    neurologist = await world.user(("doctor", net.city.id))
+    await practitioner(db, neurologist, net.city, neuro.id)
+    case = await accepted_case(world, net, db)
+    lead = await world.principal(net.county_doctor)
+    seat = await team.invite_member(db, lead, case.id, net.county_doctor2.id, department=neuro.code)
+    await team.free_seat(db, lead, case.id, seat.id, "wrong person")
+    found = await suggestions.suggest_experts(db, lead, case.id, seat_id=seat.id)
+    assert found.items[0].user_id == neurologist.id

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import case as case_
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,8 +86,11 @@ async def _candidates(session: AsyncSession, case: ConsultationCase, department_
     if network_wide and department_id is not None:
         doctors = select(RoleAssignment.user_id).where(RoleAssignment.role == Role.doctor.value)
         who = or_(who, (Practitioner.specialty_id == department_id) & User.id.in_(doctors))
+    # Specialty is the first ranking key, so the cap keeps the specialists rather than the lowest ids.
+    specialists_first = case_((Practitioner.specialty_id == department_id, 0), else_=1)
     rows = await session.execute(select(User, Practitioner).outerjoin(Practitioner, Practitioner.user_id == User.id)
-                                 .where(User.is_active, who).order_by(User.id).limit(CANDIDATE_LIMIT))
+                                 .where(User.is_active, who).order_by(specialists_first, User.id)
+                                 .limit(CANDIDATE_LIMIT))
     return [(user, practitioner) for user, practitioner in rows]
 
 
