@@ -20,13 +20,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-# System tools the tests drive: Debian's chromium, and a CJK font so screenshots show Chinese
-# rather than empty boxes. Installed when missing and we are root; with CI=true the tests
+# System tools the tests drive: Debian's chromium, a CJK font so screenshots show Chinese
+# rather than empty boxes, and DCMTK, the reference DICOM peer the listener is tested against. Installed when missing and we are root; with CI=true the tests
 # themselves fail, never skip, if a tool is still missing.
 system-tools:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	command -v storescu >/dev/null 2>&1 || missing="$$missing dcmtk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages for the browser tests:$$missing"; \

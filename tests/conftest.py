@@ -20,6 +20,7 @@ os.environ.update({
     # Timers sweep in tests only when a test calls them with an explicit time; a loop in the
     # background would write between a test's savepoints.
     "CAREBRIDGE_CONSULT_TIMER_SECONDS": "0",
+    "CAREBRIDGE_DIAGNOSIS_COMPLETION_POLL_SECONDS": "0",
 })
 
 import httpx  # noqa: E402

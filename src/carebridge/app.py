@@ -42,6 +42,7 @@ def _routers() -> list:
         room_pages,
     )
     from carebridge.consultations import pages as consultations_pages
+    from carebridge.diagnostics import api as diagnostics_api
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -64,7 +65,7 @@ def _routers() -> list:
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
-        opinion_api.router, room_api.router,
+        opinion_api.router, room_api.router, diagnostics_api.router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         from carebridge.consultations.timers import run_timers
+        from carebridge.diagnostics.tasks import run_completion
         from carebridge.notifications.tasks import run_dispatcher
         from carebridge.realtime import publish
         from carebridge.realtime.api import hub_for
@@ -92,7 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher = asyncio.create_task(run_dispatcher(_app.state, notify_channels))
         # Escalation of overdue consultations and session reminders (consultations/timers.py SWEEPS).
         timers = asyncio.create_task(run_timers(_app.state))
+        # Quiet studies become complete and enter the worklist (diagnostics/tasks.py).
+        completion = asyncio.create_task(run_completion(_app.state))
         yield
+        completion.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await completion
         timers.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await timers

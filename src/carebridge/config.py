@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     # After the requester acknowledges an opinion, the outcome follow-up falls due this many days later.
     opinion_follow_up_days: int = Field(30, ge=1, le=365)
 
+    # Remote diagnosis turnaround targets per urgency, from study complete to final report signed.
+    # A frozen section (intra-operative pathology) always runs on the STAT target.
+    diagnosis_stat_minutes: int = Field(30, ge=1)
+    diagnosis_urgent_minutes: int = Field(120, ge=1)
+    diagnosis_routine_minutes: int = Field(24 * 60, ge=1)
+    # A study is complete when nothing more arrived for this long; the completion loop looks this
+    # often (0 turns the loop off in this process; tests complete studies with an explicit time).
+    diagnosis_quiet_seconds: float = Field(10.0, ge=0)
+    diagnosis_completion_poll_seconds: float = Field(0.5, ge=0)
+
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
