@@ -39,26 +39,34 @@ class LocalBlobStore:
 
     @staticmethod
     def _write_once(path: Path, data: bytes) -> None:
+        """Durable before it returns: the file is written under its final name and fsynced, then its
+        directory (a temporary name and a rename would cost a second journal commit on ext4). A crash
+        mid-write can leave a short file under the name, so a file found there is trusted only when
+        its content hashes to its name; a damaged one is replaced atomically."""
         if path.exists():
-            _fsync_dir(path.parent)  # an earlier writer may have died between its rename and its sync
+            if _holds(path):
+                _fsync_file(path)  # an earlier writer may have died before its own sync
+                _fsync_dir(path.parent)
+                return
+            _replace(path, data)
             return
-        if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(path.parent.parent)
-            _fsync_dir(path.parent.parent.parent)
-        # Write-then-rename so a crash never leaves a half-written blob under its final name.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        created = _make_parents(path.parent)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:  # another writer of the same content got there first: check theirs
+            LocalBlobStore._write_once(path, data)
+            return
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
-            # The rename lives in the directory: until the directory is synced, a power loss may
-            # forget the file although put() returned (and the caller acknowledged the object).
-            _fsync_dir(path.parent)
+            # Directories after the file: on ext4 the file's sync already committed their new
+            # entries in the same journal transaction, so these syncs find little left to do.
+            for directory in [path.parent, *created]:
+                _fsync_dir(directory)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             raise
 
     async def get(self, digest: str) -> bytes:
@@ -72,9 +80,48 @@ class LocalBlobStore:
         return self._path(digest).exists()
 
 
+def _make_parents(directory: Path) -> list[Path]:
+    """Creates the missing levels; returns the parents whose entries changed, innermost first."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for level in reversed(missing):
+        level.mkdir(exist_ok=True)
+    return [level.parent for level in missing]
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _holds(path: Path) -> bool:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == path.name
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write-then-rename, so the damaged copy is never seen half-replaced."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

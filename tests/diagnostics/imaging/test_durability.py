@@ -21,7 +21,7 @@ from carebridge.db import make_engine
 from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset
 from tests.conftest import ENGINES
 from tests.diagnostics.imaging import live
-from tests.diagnostics.imaging.dimse import free_port
+from tests.diagnostics.imaging.dimse import dcmtk, free_port, require_dcmtk
 
 KILL_AFTER = 25
 SENT = 80
@@ -62,6 +62,7 @@ async def _indexed(url: str) -> dict[str, tuple[str, int]]:
 
 
 async def test_kill_9_mid_transfer_loses_no_acknowledged_instance(live_url, tmp_path):
+    require_dcmtk()
     blobs, port = tmp_path / "blobs", free_port()
     listener = await asyncio.to_thread(live.start, live_url, blobs, port, tmp_path / "listener.log")
     spec = SeriesSpec(count=SENT, size=256, accession_number="DURABLE1")
@@ -99,6 +100,11 @@ async def test_kill_9_mid_transfer_loses_no_acknowledged_instance(live_url, tmp_
         assert len(resent) == SENT
         after = await _indexed(live_url)
         assert len(after) == SENT and next(iter(after.values()))[1] == SENT
+        # The restarted listener answers queries from what it indexed (C-FIND writes its audit rows).
+        code, out = await dcmtk("findscu", "-S", "-aet", live.PEER_AE, "-aec", "CAREBRIDGE", "-k",
+                                "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={spec.study_uid}", "-k",
+                                "NumberOfSeriesRelatedInstances", "+sr", "127.0.0.1", str(port))
+        assert code == 0 and f"[{SENT}]" in out.replace(" ", ""), out
     finally:
         restarted.process.terminate()
         restarted.process.wait(timeout=15)

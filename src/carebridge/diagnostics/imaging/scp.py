@@ -37,10 +37,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from carebridge.config import Settings
-from carebridge.db import make_engine, make_sessionmaker, unit_of_work
+from carebridge.db import make_sessionmaker, unit_of_work
 from carebridge.diagnostics.imaging import query
 from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
 from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
+from carebridge.diagnostics.imaging.sqlite_inline import inline_engine
 from carebridge.diagnostics.imaging.store import store_instance
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
 
@@ -90,6 +91,9 @@ class DicomListener:
             self._engine = listener_engine(settings.database_url)
             sessionmaker = make_sessionmaker(self._engine)
         self.sessionmaker = sessionmaker
+        # Inline SQLite connections block the loop: one unit of work at a time (sqlite_inline.py).
+        self._serial = self._engine is not None and settings.is_sqlite
+        self._db_lock: asyncio.Lock | None = None
         self.blobs = blobs or LocalBlobStore(settings.blob_dir)
         self._own_loop = loop is None
         self._loop = loop or asyncio.new_event_loop()
@@ -124,7 +128,15 @@ class DicomListener:
         self._thread.join(timeout=10)
 
     def _call(self, coro: Coroutine) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(CALL_TIMEOUT)
+        return asyncio.run_coroutine_threadsafe(self._one_at_a_time(coro), self._loop).result(CALL_TIMEOUT)
+
+    async def _one_at_a_time(self, coro: Coroutine) -> Any:
+        if not self._serial:
+            return await coro
+        if self._db_lock is None:
+            self._db_lock = asyncio.Lock()
+        async with self._db_lock:
+            return await coro
 
     # --- association ------------------------------------------------------------------------
 
@@ -272,7 +284,7 @@ def listener_engine(url: str) -> AsyncEngine:
     that one C-STORE with 0xA700, which the sender retries."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_pre_ping=False, pool_recycle=3600)
-    engine = make_engine(url)
+    engine = inline_engine(url)
     if url.startswith("sqlite"):
         @sa_event.listens_for(engine.sync_engine, "connect")
         def _full_sync(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,133 @@
+"""The DICOM listener's SQLite connection: SQLAlchemy's aiosqlite dialect over a sqlite3 connection
+that runs each call at once on the event loop's thread.
+
+aiosqlite runs every call (cursor, execute, fetch, close) in its own thread and hands the result
+back through the loop: about forty thread round trips per stored instance. On a busy machine each
+costs a scheduler wake-up, and they were most of the time and CPU of a C-STORE (bench/README.md).
+A SQLite statement itself takes microseconds; only the commit's fsync takes longer, and the
+listener's loop does nothing else meanwhile but wait for the same write lock.
+
+The cost: a call blocks the loop. Two transactions of this process must never interleave (the
+second's BEGIN IMMEDIATE would wait for the first, which could then never run): the listener
+serialises its units of work with one asyncio lock (scp.py). Another process holding the write lock
+only delays us by its own transaction (busy_timeout)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from carebridge.db import make_engine
+
+
+class _Cursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> _Cursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Any) -> _Cursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchall(self) -> list:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list:
+        return self._cursor.fetchmany(size or self._cursor.arraysize)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _RunNow:
+    """Stands in for aiosqlite's request queue, which SQLAlchemy uses to set the isolation level."""
+
+    def put_nowait(self, item: tuple[Any, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller, as aiosqlite does
+            future.set_exception(exc)
+
+
+class InlineConnection:
+    """What SQLAlchemy's aiosqlite adapter calls on an aiosqlite.Connection, done at once."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn = connection
+        self._connection: sqlite3.Connection | None = connection
+        self._tx = _RunNow()
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self._conn.cursor())
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+
+def inline_engine(url: str, timeout: float = 30.0) -> AsyncEngine:
+    """An engine for `sqlite+aiosqlite:///path` whose connections run inline (see above)."""
+    path = url.split(":///", 1)[1]
+
+    async def connect() -> InlineConnection:
+        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False))
+
+    return make_engine(url, async_creator=connect)
