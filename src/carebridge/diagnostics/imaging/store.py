@@ -15,7 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,16 +105,25 @@ class _Seen:
     series_study_id: int | None
 
 
+# Built once: a statement built per object costs more CPU (construction, cache key) than running it.
+_I, _S, _R, _X = DicomInstance.__table__, DiagnosticStudy.__table__, DicomSeries.__table__, DicomStudy.__table__
+SEEN = select(
+    select(_I.c.id).where(_I.c.sop_instance_uid == bindparam("sop")).scalar_subquery(),
+    select(_S.c.id).where(_S.c.study_uid == bindparam("study")).scalar_subquery(),
+    select(_S.c.sending_facility_id).where(_S.c.study_uid == bindparam("study")).scalar_subquery(),
+    select(_R.c.id).where(_R.c.series_uid == bindparam("series")).scalar_subquery(),
+    select(_R.c.study_id).where(_R.c.series_uid == bindparam("series")).scalar_subquery())
+INSERT_INSTANCE = insert(_I).returning(_I.c.id)
+COUNT_IN_SERIES = update(_R).where(_R.c.id == bindparam("series_row")).values(instance_count=_R.c.instance_count + 1)
+COUNT_IN_STUDY = update(_X).where(_X.c.study_id == bindparam("study_row")).values(
+    instance_count=_X.c.instance_count + 1)
+
+
 async def _seen(session: AsyncSession, parsed: ParsedInstance) -> _Seen:
     """What the index already holds of this object, its study and its series: one round trip."""
-    study = select(DiagnosticStudy).where(DiagnosticStudy.study_uid == parsed.study_uid)
-    series = select(DicomSeries).where(DicomSeries.series_uid == parsed.series_uid)
-    row = (await session.execute(select(
-        select(DicomInstance.id).where(DicomInstance.sop_instance_uid == parsed.sop_instance_uid).scalar_subquery(),
-        study.with_only_columns(DiagnosticStudy.id).scalar_subquery(),
-        study.with_only_columns(DiagnosticStudy.sending_facility_id).scalar_subquery(),
-        series.with_only_columns(DicomSeries.id).scalar_subquery(),
-        series.with_only_columns(DicomSeries.study_id).scalar_subquery()))).one()
+    connection = await session.connection()
+    row = (await connection.execute(SEEN, {"sop": parsed.sop_instance_uid, "study": parsed.study_uid,
+                                           "series": parsed.series_uid})).one()
     return _Seen(*row)
 
 
@@ -153,13 +162,10 @@ async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, put
         rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
         calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
     values["blob_digest"] = await put  # the row may name the blob only once it is durable
-    # Core statements on the tables: the ORM's unit of work costs more than the insert itself here.
-    instances, series, studies = DicomInstance.__table__, DicomSeries.__table__, DicomStudy.__table__
-    instance_id = await session.scalar(insert(instances).values(**values).returning(instances.c.id))
-    await session.execute(update(series).where(series.c.id == series_id)
-                          .values(instance_count=series.c.instance_count + 1))
-    await session.execute(update(studies).where(studies.c.study_id == study.id)
-                          .values(instance_count=studies.c.instance_count + 1))
+    connection = await session.connection()
+    instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
+    await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
+    await connection.execute(COUNT_IN_STUDY, {"study_row": study.id})
     return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
                           study_uid=parsed.study_uid, series_uid=parsed.series_uid,
                           sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
