@@ -10,6 +10,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from carebridge.diagnostics.imaging import peers, upload
+from carebridge.diagnostics.imaging.parse import LABELS
 from carebridge.diagnostics.imaging.schemas import PeerIn, PeerOut, UploadOut, UploadResult
 from carebridge.kit.i18n import gettext as _
 from carebridge.web.deps import CurrentPrincipal, Db
@@ -30,7 +31,8 @@ def _result(o: upload.Outcome) -> UploadResult:
                             sop_instance_uid=o.sop_instance_uid, study_uid=o.stored.study_uid,
                             study_id=o.stored.study_id, order_id=o.stored.order_id)
     return UploadResult(position=o.position, status="refused", sop_instance_uid=o.sop_instance_uid,
-                        reason=o.refused.reason.value, message=_(o.refused.message))
+                        reason=o.refused.reason.value, message=_(LABELS[o.refused.reason]),
+                        detail=o.refused.message)
 
 
 def _answer(outcomes: list[upload.Outcome]) -> JSONResponse:

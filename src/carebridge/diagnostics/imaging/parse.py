@@ -29,6 +29,7 @@ from pynetdicom.service_class import StorageServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
 from carebridge.errors import InvalidInput
+from carebridge.kit.i18n import N_
 
 PREAMBLE = 128
 MAGIC = b"DICM"
@@ -75,6 +76,22 @@ class Reason(StrEnum):
     study_mismatch = "study_mismatch"
     study_of_another_sender = "study_of_another_sender"
 
+
+# What a person reads for each reason (the upload page, the API's `message`); `detail` stays technical.
+LABELS = {
+    Reason.not_dicom: N_("not a DICOM file"),
+    Reason.truncated: N_("the file is incomplete (cut off or damaged)"),
+    Reason.malformed: N_("the DICOM data cannot be read"),
+    Reason.too_large: N_("the file is too large"),
+    Reason.missing_attribute: N_("a required DICOM attribute is missing"),
+    Reason.invalid_uid: N_("a DICOM UID is not valid"),
+    Reason.not_storage_class: N_("this kind of DICOM object is not an image CareBridge stores"),
+    Reason.sop_class_mismatch: N_("the file's header contradicts its content"),
+    Reason.unsupported_transfer_syntax: N_("this DICOM encoding is not accepted"),
+    Reason.bad_pixel_data: N_("the image data does not match its description"),
+    Reason.study_mismatch: N_("the image belongs to another study"),
+    Reason.study_of_another_sender: N_("this study was sent by another facility"),
+}
 
 # reason -> (DIMSE C-STORE status, STOW-RS Failure Reason)
 STATUS = {

@@ -37,8 +37,9 @@ class UploadResult(BaseModel):
     study_uid: str = ""
     study_id: int | None = None
     order_id: int | None = None
-    reason: str = ""
-    message: str = ""
+    reason: str = ""  # parse.Reason code
+    message: str = ""  # what the reason means, in the caller's language
+    detail: str = ""  # the technical finding, in English (as in the DICOM Error Comment)
 
 
 class UploadOut(BaseModel):

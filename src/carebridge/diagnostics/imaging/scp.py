@@ -79,25 +79,24 @@ def make_ae(settings: Settings) -> AE:
 
 
 class DicomListener:
-    """One listening AE with its own event loop thread. `start()` binds and returns at once."""
+    """One listening AE. `start()` binds and returns at once.
+
+    Each association's thread runs its handlers' coroutines on an event loop of its own, with a
+    database engine of its own (created on the association's first request, closed when it ends):
+    no hand-over to another thread per object, and on SQLite each thread simply waits for the
+    database's write lock like any other writer. Tests pass their own `loop` and `sessionmaker`:
+    then every coroutine runs on that loop (in the test's transaction)."""
 
     def __init__(self, settings: Settings, *, sessionmaker: async_sessionmaker | None = None,
                  blobs: BlobStore | None = None, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Without `loop` the listener runs its own loop thread and database engine; with one (a test's,
-        or an app's) its handlers run their coroutines there, and `sessionmaker` must belong to it."""
         self.settings = settings
-        self._engine: AsyncEngine | None = None
-        if sessionmaker is None:
-            self._engine = listener_engine(settings.database_url)
-            sessionmaker = make_sessionmaker(self._engine)
-        self.sessionmaker = sessionmaker
-        # Inline SQLite connections block the loop: one unit of work at a time (sqlite_inline.py).
-        self._serial = self._engine is not None and settings.is_sqlite
-        self._db_lock: asyncio.Lock | None = None
-        self.blobs = blobs or LocalBlobStore(settings.blob_dir)
-        self._own_loop = loop is None
-        self._loop = loop or asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="dicom-listener-loop", daemon=True)
+        self._shared_loop = loop
+        self._shared_sessionmaker = sessionmaker
+        self._local = threading.local()
+        self._open: set[_ThreadDatabase] = set()
+        self._open_lock = threading.Lock()
+        # The listener's blob writes run in the association's thread (blobs fsync before returning).
+        self.blobs = blobs or ThreadBlobStore(settings.blob_dir)
         self._server = None
         self.ae = make_ae(settings)
 
@@ -106,37 +105,50 @@ class DicomListener:
         return self._server.server_address[1]
 
     def start(self, port: int | None = None) -> None:
-        if self._own_loop:
-            self._thread.start()
         handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_C_STORE, self._on_store),
                     (evt.EVT_C_FIND, self._on_find), (evt.EVT_C_GET, self._on_get),
-                    (evt.EVT_C_MOVE, self._on_move)]
+                    (evt.EVT_C_MOVE, self._on_move), (evt.EVT_RELEASED, self._on_end),
+                    (evt.EVT_ABORTED, self._on_end), (evt.EVT_REJECTED, self._on_end)]
         address = (self.settings.dicom_host, self.settings.dicom_port if port is None else port)
         self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
         log.info("DICOM listener %s on %s:%s", self.settings.dicom_ae_title, address[0], self.port)
 
     def stop(self) -> None:
-        """Stops accepting, aborts open associations (their unacknowledged objects are the senders'
-        to resend), then closes the database engine and the loop it owns."""
+        """Stops accepting and aborts open associations (their unacknowledged objects are the
+        senders' to resend), then closes what is left of their databases."""
         if self._server is not None:
             self._server.shutdown()
-        if not self._own_loop:
-            return
-        if self._engine is not None and self._thread.is_alive():
-            self._call(self._engine.dispose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        with self._open_lock:
+            left, self._open = list(self._open), set()
+        for database in left:
+            database.close()
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker:
+        if self._shared_sessionmaker is not None:
+            return self._shared_sessionmaker
+        return self._database().sessionmaker
+
+    def _database(self) -> _ThreadDatabase:
+        database = getattr(self._local, "database", None)
+        if database is None:
+            database = self._local.database = _ThreadDatabase(self.settings.database_url)
+            with self._open_lock:
+                self._open.add(database)
+        return database
 
     def _call(self, coro: Coroutine) -> Any:
-        return asyncio.run_coroutine_threadsafe(self._one_at_a_time(coro), self._loop).result(CALL_TIMEOUT)
+        if self._shared_loop is not None:
+            return asyncio.run_coroutine_threadsafe(coro, self._shared_loop).result(CALL_TIMEOUT)
+        return self._database().loop.run_until_complete(coro)
 
-    async def _one_at_a_time(self, coro: Coroutine) -> Any:
-        if not self._serial:
-            return await coro
-        if self._db_lock is None:
-            self._db_lock = asyncio.Lock()
-        async with self._db_lock:
-            return await coro
+    def _on_end(self, _event: evt.Event) -> None:
+        database = getattr(self._local, "database", None)
+        if database is not None:
+            self._local.database = None
+            with self._open_lock:
+                self._open.discard(database)
+            database.close()
 
     # --- association ------------------------------------------------------------------------
 
@@ -255,6 +267,33 @@ class DicomListener:
         if found is None or found.facility_id != peer.facility_id or not found.host or not found.port:
             return None
         return found
+
+
+class _ThreadDatabase:
+    """One association thread's event loop and engine."""
+
+    def __init__(self, url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.engine = listener_engine(url)
+        self.sessionmaker = make_sessionmaker(self.engine)
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.run_until_complete(self.engine.dispose())
+        except Exception:  # noqa: BLE001 - closing after an abort: nothing more to save
+            log.debug("DICOM association database closed with an error", exc_info=True)
+        finally:
+            self.loop.close()
+
+
+class ThreadBlobStore(LocalBlobStore):
+    """Writes in the calling thread: each association has a thread (and loop) of its own, so
+    handing the write to yet another thread would only add two thread switches per object."""
+
+    async def put(self, data: bytes) -> str:
+        return self._put(data)
 
 
 def _reject(assoc: Any, result: int, source: int, diagnostic: int) -> None:

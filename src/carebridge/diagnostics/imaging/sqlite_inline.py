@@ -7,10 +7,9 @@ costs a scheduler wake-up, and they were most of the time and CPU of a C-STORE (
 A SQLite statement itself takes microseconds; only the commit's fsync takes longer, and the
 listener's loop does nothing else meanwhile but wait for the same write lock.
 
-The cost: a call blocks the loop. Two transactions of this process must never interleave (the
-second's BEGIN IMMEDIATE would wait for the first, which could then never run): the listener
-serialises its units of work with one asyncio lock (scp.py). Another process holding the write lock
-only delays us by its own transaction (busy_timeout)."""
+The cost: a call blocks the loop it runs on. So each association of the listener has a thread,
+a loop and a connection of its own (scp.py): a transaction waiting for SQLite's write lock blocks
+only its own association, as any other writer would wait (busy_timeout)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,8 @@
       cell.className = "imaging-ok";
       return first.status;
     }
-    const reason = (first && first.message) || (answer.body && answer.body.message) || String(answer.status || "");
+    const reason = first ? first.message + (first.detail ? " (" + first.detail + ")" : "")
+      : (answer.body && answer.body.message) || String(answer.status || "");
     cell.textContent = first ? strings.refused + ": " + reason : fill(strings.failed, { reason });
     cell.className = "imaging-bad";
     return "refused";
