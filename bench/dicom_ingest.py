@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -132,11 +133,14 @@ class Running:
     workdir: Path
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
+        """The whole process group: granian's workers and the DICOM child too."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 
@@ -147,7 +151,7 @@ def start_storescp(workdir: Path) -> Running:
     out.mkdir()
     log = workdir / "storescp.log"
     process = subprocess.Popen(["storescp", "-aet", "STORESCP", "-od", str(out), str(port)], env=TOOL_ENV,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_echo(port, "STORESCP", process, log)
     return Running("storescp", "STORESCP", port, process.pid, process, workdir)
 
@@ -163,7 +167,7 @@ def start_orthanc(workdir: Path) -> Running:
     (workdir / "orthanc.json").write_text(json.dumps(config))
     log = workdir / "orthanc.log"
     process = subprocess.Popen(["Orthanc", str(workdir / "orthanc.json")], env=TOOL_ENV, stdout=log.open("w"),
-                               stderr=subprocess.STDOUT)
+                               stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_echo(port, "ORTHANC", process, log)
     running = Running("orthanc", "ORTHANC", port, process.pid, process, workdir)
     running.http = http
@@ -182,7 +186,8 @@ def start_carebridge(workdir: Path, engine: str, pg_url: str, quiet: float, acce
            "CAREBRIDGE_DICOM_ENABLED": "true", "CAREBRIDGE_DIAGNOSIS_QUIET_SECONDS": str(quiet)}
     log = workdir / "carebridge.log"
     process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1", "--port",
-                                str(http)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=workdir)
+                                str(http)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=workdir,
+                               start_new_session=True)
     wait_for_echo(port, "CAREBRIDGE", process, log)
     _wait_for_http(http, process, log)
     running = Running(f"carebridge-{engine}", "CAREBRIDGE", port, _dicom_child(process.pid), process, workdir)

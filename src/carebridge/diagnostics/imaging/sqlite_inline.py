@@ -8,12 +8,15 @@ A SQLite statement itself takes microseconds; only the commit's fsync takes long
 listener's loop does nothing else meanwhile but wait for the same write lock.
 
 The cost: a call blocks the loop it runs on. So each association of the listener has a thread,
-a loop and a connection of its own (scp.py): a transaction waiting for SQLite's write lock blocks
-only its own association, as any other writer would wait (busy_timeout)."""
+a loop and a connection of its own (scp.py), and the process's transactions queue on one lock
+(`_WRITER`, taken at BEGIN, released after COMMIT or ROLLBACK): a waiting association wakes the
+moment the previous one commits. Another process holding SQLite's lock is waited for as usual
+(busy_timeout)."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from carebridge.db import make_engine
 
+# One writer at a time in this process, queued here: SQLite's own busy handler sleeps in steps of up
+# to 100 ms, so threads contending through it would mostly sleep while the lock is free.
+_WRITER = threading.Lock()
+
 
 class _Cursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     async def __aenter__(self) -> _Cursor:
         return self
@@ -33,6 +41,14 @@ class _Cursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        if sql.startswith("BEGIN"):
+            self._owner.take_writer()
+            try:
+                self._cursor.execute(sql, parameters)
+            except BaseException:
+                self._owner.free_writer()
+                raise
+            return self
         self._cursor.execute(sql, parameters)
         return self
 
@@ -91,31 +107,49 @@ class InlineConnection:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _RunNow()
+        self._writing = False
+
+    def take_writer(self) -> None:
+        if not self._writing:
+            _WRITER.acquire()
+            self._writing = True
+
+    def free_writer(self) -> None:
+        if self._writing:
+            self._writing = False
+            _WRITER.release()
 
     def cursor(self) -> _Cursor:
-        return _Cursor(self._conn.cursor())
+        return _Cursor(self._conn.cursor(), self)
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        try:
+            self._conn.commit()
+        finally:
+            self.free_writer()
 
     async def rollback(self) -> None:
-        self._conn.rollback()
+        try:
+            self._conn.rollback()
+        finally:
+            self.free_writer()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
         if self._connection is not None:
             self._connection = None
-            self._conn.close()
+            try:
+                self._conn.close()
+            finally:
+                self.free_writer()
 
     @property
     def isolation_level(self) -> str | None:

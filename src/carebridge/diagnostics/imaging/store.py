@@ -11,7 +11,6 @@ first copy is kept; a sender re-sending after a lost acknowledgement gets succes
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -63,12 +62,16 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
                          hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
                          order_id: int | None = None, expected_study_uid: str | None = None) -> StoredInstance:
     """Checks, stores and indexes one Part 10 file. Raises `InvalidDicom` (a 422 `InvalidInput`
-    carrying its DIMSE status and STOW failure reason) and leaves nothing written when refused.
+    carrying its DIMSE status and STOW failure reason) and leaves nothing indexed when refused (a
+    file that fails the checks is not written at all).
     `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study."""
     data = with_preamble(data)
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
+    # The blob first, outside any lock the transaction takes: its fsyncs overlap other objects'
+    # transactions. A refusal below leaves the bytes as an unreferenced blob; nothing names it.
+    digest = await blobs.put(data)
     seen = await _seen(session, parsed)
     if seen.instance_id is not None:
         return await _duplicate(session, parsed)
@@ -76,24 +79,18 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
         raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
     if seen.series_id is not None and seen.series_study_id != seen.study_id:
         raise InvalidDicom(Reason.study_mismatch, "this Series Instance UID belongs to another study")
-    # The blob's fsyncs (file, then directory) overlap the index work, in a worker thread.
-    put = asyncio.ensure_future(blobs.put(data))
     try:
         if session.get_bind().dialect.name == "sqlite":
             # BEGIN IMMEDIATE (db.py) holds the database's write lock: no other writer can index this
             # SOP instance between the check above and the insert, so no savepoint is needed.
-            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
-                                calling_ae, source, order_id)
+            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id)
         async with session.begin_nested():
-            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
-                                calling_ae, source, order_id)
+            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id)
     except IntegrityError:
         # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
-        await put
         return await _duplicate(session, parsed)
-    finally:
-        if not put.done():
-            await asyncio.wait([put])  # never leave the write running unobserved
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ async def _duplicate(session: AsyncSession, parsed: ParsedInstance) -> StoredIns
                           size_bytes=instance.size_bytes, duplicate=True)
 
 
-async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, put: asyncio.Future,
+async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str,
                  series_id: int | None, sending_facility_id: int, hub_facility_id: int | None, calling_ae: str,
                  source: str, order_id: int | None) -> StoredInstance:
     ds = parsed.dataset
@@ -161,7 +158,7 @@ async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, put
         window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
         rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
         calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
-    values["blob_digest"] = await put  # the row may name the blob only once it is durable
+    values["blob_digest"] = digest  # durable: put() returned after the fsyncs
     connection = await session.connection()
     instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
     await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
