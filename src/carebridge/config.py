@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # often (0 turns the loop off in this process; tests complete studies with an explicit time).
     diagnosis_quiet_seconds: float = Field(10.0, ge=0)
     diagnosis_completion_poll_seconds: float = Field(0.5, ge=0)
+    # A reader's claim on an order (one reader at a time) runs out after this long unless renewed.
+    diagnosis_claim_minutes: int = Field(15, ge=1, le=240)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
