@@ -23,6 +23,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -167,6 +168,7 @@ async def main() -> None:
         for kind, order_id in zip(args.slides.split(","), order_ids, strict=False):
             lines += await _bench_slide(app, client, sender, reader, order_id, kind, args.tiles)
     await app.state.engine.dispose()
+    shutil.rmtree(_TMP, ignore_errors=True)
     print("\n".join(lines))
 
 

@@ -1,22 +1,23 @@
-"""Slide files for the tests: the real Aperio and pyramidal TIFF samples, micrographs made with
-Pillow, and a DICOM VL Whole Slide Microscopy series built with pydicom from a region of the
-Aperio sample (one file per level, TILED_FULL, JPEG baseline frames), as a scanner's DICOM export
-lays it out. OpenSlide reads it back with the same pixels (checked in test_slides_api)."""
+"""Slide files for the tests: the real Aperio sample (data/README.md), and made from a region of
+it: a pyramidal tiled TIFF written with tifffile, a DICOM VL Whole Slide Microscopy series built
+with pydicom (one file per level, TILED_FULL, JPEG baseline frames, as a scanner's DICOM export
+lays it out; OpenSlide reads it back with the same pixels, checked in test_slides_api), and
+micrographs made with Pillow."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+import numpy as np
 import openslide
+import tifffile
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
-WSI_DIR = Path("/work/shared/data/wsi")
-SVS = WSI_DIR / "CMU-1-Small-Region.svs"
-TIFF = WSI_DIR / "boxes.tiff"
+SVS = Path(__file__).resolve().parent / "data" / "CMU-1-Small-Region.svs"
 WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
 
 
@@ -31,6 +32,18 @@ def micrograph(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", colour: st
 def svs_region(width: int = 600, height: int = 400) -> Image.Image:
     with openslide.OpenSlide(str(SVS)) as slide:
         return slide.read_region((700, 900), 0, (width, height)).convert("RGB")
+
+
+def pyramidal_tiff(image: Image.Image | None = None, mpp: float = 0.5) -> bytes:
+    """A tiled, deflate-compressed TIFF with each level half the one before (OpenSlide: generic-tiff)."""
+    level = np.asarray(image or svs_region(1000, 800))
+    out = io.BytesIO()
+    with tifffile.TiffWriter(out) as tiff:
+        for index in range(4):
+            tiff.write(level, tile=(128, 128), compression="zlib", photometric="rgb", subfiletype=1 if index else 0,
+                       resolution=(1e4 / mpp, 1e4 / mpp), resolutionunit="CENTIMETER")
+            level = np.asarray(Image.fromarray(level).resize((level.shape[1] // 2, level.shape[0] // 2)))
+    return out.getvalue()
 
 
 def _frames(image: Image.Image, tile: int) -> list[bytes]:

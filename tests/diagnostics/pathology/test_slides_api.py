@@ -21,7 +21,7 @@ from carebridge.diagnostics.pathology.models import PathologySlide
 from carebridge.diagnostics.pathology.storage import working_path
 from tests.diagnostics.conftest import place_order
 from tests.diagnostics.pathology.conftest import pathology_order, slides_url, upload
-from tests.diagnostics.pathology.slide_files import SVS, TIFF, dicom_wsi, micrograph, svs_region
+from tests.diagnostics.pathology.slide_files import SVS, dicom_wsi, micrograph, pyramidal_tiff, svs_region
 
 
 async def _order_state(db, order_id: int) -> DiagnosisOrder:  # noqa: ANN001
@@ -51,9 +51,9 @@ async def test_an_aperio_slide_puts_the_order_on_the_worklist(client, world, db,
 async def test_a_tiff_and_a_set_of_micrographs_are_slides_of_one_study(client, world, db, dnet):
     order = await pathology_order(world, db, dnet)
     sender = await world.token(dnet.sender_tech)
-    tiff = await upload(client, sender, order.id, [("boxes.tiff", TIFF.read_bytes())])
+    tiff = await upload(client, sender, order.id, [("pyramid.tiff", pyramidal_tiff())])
     assert tiff.status_code == 201, tiff.text
-    assert (tiff.json()[0]["format"], tiff.json()[0]["level_count"]) == ("generic-tiff", 4)
+    assert [tiff.json()[0][k] for k in ("format", "level_count", "width", "mpp_x")] == ["generic-tiff", 4, 1000, 0.5]
     pictures = await upload(client, sender, order.id, [("field-1.jpg", micrograph()),
                                                        ("field-2.png", micrograph((300, 200), "PNG", "#3050a0"))])
     assert pictures.status_code == 201, pictures.text
@@ -116,7 +116,7 @@ async def test_bad_files_are_refused_with_their_name_and_nothing_is_stored(clien
         ("broken.jpg", micrograph()[:400], 422),
     ]
     for name, data, status in cases:
-        response = await upload(client, sender, order.id, [("good.tiff", TIFF.read_bytes()), (name, data)])
+        response = await upload(client, sender, order.id, [("good.tiff", pyramidal_tiff()), (name, data)])
         assert response.status_code == status, (name, response.text)
         assert response.json()["details"]["file"] == name
     assert await db.scalar(select(func.count()).select_from(PathologySlide)) == 0

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from carebridge.audit.models import AuditEvent
 from carebridge.diagnostics.pathology.tiles import SlideCache
 from tests.diagnostics.pathology.conftest import pathology_order, slides_url, upload
-from tests.diagnostics.pathology.slide_files import SVS, TIFF, micrograph
+from tests.diagnostics.pathology.slide_files import SVS, micrograph, pyramidal_tiff
 
 DZ = "{http://schemas.microsoft.com/deepzoom/2008}"
 
@@ -121,21 +121,20 @@ async def test_micrograph_and_tiff_tiles(client, world, db, dnet):
     order = await pathology_order(world, db, dnet)
     headers = await world.token(dnet.sender)
     made = await upload(client, headers, order.id, [("field.png", micrograph((640, 480), "PNG")),
-                                                     ("boxes.tiff", TIFF.read_bytes())])
-    for slide, (width, height) in zip(made.json(), ((640, 480), (300, 250)), strict=True):
+                                                     ("pyramid.tiff", pyramidal_tiff())])
+    for slide, (width, height) in zip(made.json(), ((640, 480), (1000, 800)), strict=True):
         level = _deepest(width, height)
         tile = await client.get(f"{_base(slide)}_files/{level}/1_0.jpeg", headers=headers)
         assert Image.open(io.BytesIO(tile.content)).size == (min(width, 2 * 254 + 1) - 253, min(height, 255))
 
 
 def test_the_slide_cache_opens_each_slide_once_and_keeps_at_most_its_capacity(tmp_path):
-    import shutil
     from concurrent.futures import ThreadPoolExecutor
 
     paths = []
     for i in range(3):
         paths.append(tmp_path / f"{i}.tiff")
-        shutil.copy(TIFF, paths[-1])
+        paths[-1].write_bytes(pyramidal_tiff())
     cache = SlideCache(capacity=2)
     with ThreadPoolExecutor(8) as pool:
         views = list(pool.map(lambda _: cache.get("a", paths[0], "wsi"), range(16)))
