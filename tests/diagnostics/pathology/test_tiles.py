@@ -147,3 +147,16 @@ def test_the_slide_cache_opens_each_slide_once_and_keeps_at_most_its_capacity(tm
     assert cache.opened == 3  # still open: b was dropped
     cache.get("b", paths[1], "wsi")
     assert cache.opened == 4
+
+
+async def test_a_lost_working_copy_is_rebuilt_from_the_blob_store(client, world, db, dnet, app, svs_slide):
+    import shutil
+
+    from carebridge.diagnostics.pathology.storage import working_dir
+
+    shutil.rmtree(working_dir(svs_slide["blob_digest"]))
+    app.state.pathology_slides = None  # a new server process: nothing open, no working copy
+    headers = await world.token(dnet.reader)
+    tile = await client.get(f"{_base(svs_slide)}_files/{_deepest(2220, 2967)}/3_4.jpeg", headers=headers)
+    assert tile.status_code == 200 and Image.open(io.BytesIO(tile.content)).size == (256, 256)
+    assert any(working_dir(svs_slide["blob_digest"]).glob("*.svs"))

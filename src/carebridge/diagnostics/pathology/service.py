@@ -22,7 +22,7 @@ from carebridge.config import get_settings
 from carebridge.diagnostics import service as orders
 from carebridge.diagnostics import studies
 from carebridge.diagnostics.lifecycle import Party, State
-from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, Modality, StudyKind
+from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, Modality
 from carebridge.diagnostics.pathology import intake, storage
 from carebridge.diagnostics.pathology.models import PathologySlide
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -120,10 +120,11 @@ async def _refuse_duplicates(session: AsyncSession, order_id: int, found: list[i
 
 
 async def _study_uid(session: AsyncSession, order: DiagnosisOrder) -> str:
-    """All slides of an order are one study: the one already there, or a new UID (PS3.5 B.2: 2.25 + UUID)."""
-    existing = await session.scalar(select(DiagnosticStudy.study_uid).where(
-        DiagnosticStudy.order_id == order.id, DiagnosticStudy.kind == StudyKind.pathology.value)
-        .order_by(DiagnosticStudy.id).limit(1))
+    """All slides of an order are one study: the one already linked to it (also one that came by
+    DICOM and was linked by the hub), or a new UID (PS3.5 B.2: 2.25 + a UUID). A new study for an
+    order that is no longer waiting would not match it and would land in reconciliation."""
+    existing = await session.scalar(select(DiagnosticStudy.study_uid).where(DiagnosticStudy.order_id == order.id)
+                                    .order_by(DiagnosticStudy.id).limit(1))
     return existing or f"2.25.{uuid.uuid4().int}"
 
 

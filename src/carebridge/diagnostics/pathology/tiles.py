@@ -98,12 +98,15 @@ class SlideCache:
             with self._lock:
                 if (hit := self._hit(key)) is not None:
                     return hit
-            view = OpenSlideView(self._open(path, kind))
+            try:
+                view = OpenSlideView(self._open(path, kind))
+            finally:
+                with self._lock:
+                    self._gates.pop(key, None)
             with self._lock:
                 self._items[key] = view
                 while len(self._items) > self.capacity:
                     self._items.popitem(last=False)
-                self._gates.pop(key, None)
                 self.opened += 1
             return view
 
