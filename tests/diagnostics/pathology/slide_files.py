@@ -17,7 +17,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
-SVS = Path(__file__).resolve().parent / "data" / "CMU-1-Small-Region.svs"
+DATA = Path(__file__).resolve().parent / "data"
+SVS = DATA / "CMU-1-Small-Region.svs"
+DICOM_ZIP = DATA / "CMU-1-Small-Region-dicom.zip"  # the same slide as wsidicomizer exports it (data/README.md)
 WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
 
 

@@ -21,7 +21,7 @@ from carebridge.diagnostics.pathology.models import PathologySlide
 from carebridge.diagnostics.pathology.storage import working_path
 from tests.diagnostics.conftest import place_order
 from tests.diagnostics.pathology.conftest import pathology_order, slides_url, upload
-from tests.diagnostics.pathology.slide_files import SVS, dicom_wsi, micrograph, pyramidal_tiff, svs_region
+from tests.diagnostics.pathology.slide_files import DICOM_ZIP, SVS, dicom_wsi, micrograph, pyramidal_tiff, svs_region
 
 
 async def _order_state(db, order_id: int) -> DiagnosisOrder:  # noqa: ANN001
@@ -91,6 +91,17 @@ async def test_a_dicom_wsi_series_as_files_or_zip_reads_back_with_the_same_pixel
     zipped = await upload(client, sender, other.id, [("slide.zip", packed.getvalue())])
     assert zipped.status_code == 201, zipped.text
     assert (zipped.json()[0]["kind"], zipped.json()[0]["width"]) == ("dicom", 300)
+
+
+async def test_a_dicom_wsi_exported_by_a_converter_keeps_its_label_and_overview(client, world, db, dnet):
+    order = await pathology_order(world, db, dnet)
+    response = await upload(client, await world.token(dnet.sender), order.id,
+                            [("CMU-1-dicom.zip", DICOM_ZIP.read_bytes())])
+    assert response.status_code == 201, response.text
+    [slide] = response.json()
+    assert (slide["kind"], slide["width"], slide["height"]) == ("dicom", 2220, 2967)
+    assert abs(slide["mpp_x"] - 0.499) < 1e-6 and slide["associated"] == ["label", "macro"]
+    assert len((await db.get(PathologySlide, slide["id"])).files) == 4
 
 
 def _png_claiming(width: int, height: int) -> bytes:
