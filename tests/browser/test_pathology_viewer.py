@@ -80,6 +80,14 @@ async def test_sender_uploads_a_slide_and_zooms_into_it(page, live_server):
     assert re.fullmatch(r"[\d.]+ (µm|mm)", measured)
     await page.shots("measured")
 
+    await page.click("[data-testid=slide-measure]")  # measuring off: dragging pans again
+    await page.click("[data-testid=slide-fullscreen]")
+    await page.wait_for_timeout(500)
+    assert await page.evaluate("!!document.fullscreenElement || !!document.querySelector('.patho-fill')")
+    stage = await page.locator(".patho-stage").bounding_box()
+    assert stage["height"] > 0.7 * 860  # the slide takes the screen; the picker and tools stay above it
+    await page.shots("full-screen")
+
 
 async def test_the_pathologist_opens_the_frozen_section_on_a_phone(phone, live_server):
     world = live_server.world
@@ -93,4 +101,13 @@ async def test_the_pathologist_opens_the_frozen_section_on_a_phone(phone, live_s
         await phone.locator(".patho-viewer[data-tiles-loaded]").wait_for()
         await phone.wait_for_timeout(800)
     await phone.shots("phone")
+    assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+async def test_the_upload_form_fits_a_phone(phone, live_server):
+    world = live_server.world
+    await sign_in(phone, world["path_sender"], world["password"])
+    await phone.goto(f"/diagnosis/orders/{world['path_order_id']}/slides")
+    await phone.locator("[data-testid=slide-upload]").wait_for()
+    await phone.shots("sender-phone")
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
