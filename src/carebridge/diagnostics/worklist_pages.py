@@ -214,10 +214,10 @@ def _period(request: Request) -> tuple[turnaround.Period, dict[str, str]]:
 
 def turnaround_charts(report: turnaround.Turnaround) -> dict[str, object]:
     _ = i18n.gettext
-    o = report.overall
-    stages = [BarInput(_(LABELS["stage"][k]), v.median or 0, f"{duration(v.median)} · p90 {duration(v.p90)}",
+    o, stage_names, modality_names = report.overall, LABELS["stage"], LABELS["modality"]
+    stages = [BarInput(_(stage_names[k]), v.median or 0, duration(v.median),
                        "s0" if k != "complete_to_signed" else "s1") for k, v in o.stages.items() if v.count]
-    by_modality = [BarInput(_(LABELS["modality"].get(g.key, g.key)), g.stages["complete_to_signed"].median or 0,
+    by_modality = [BarInput(_(modality_names.get(g.key, g.key)), g.stages["complete_to_signed"].median or 0,
                             duration(g.stages["complete_to_signed"].median)) for g in report.by_modality
                    if g.stages["complete_to_signed"].count]
     sites = [BarInput(g.name, g.within_target_share or 0, share(g.within_target_share),
