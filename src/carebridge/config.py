@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     diagnosis_sweep_seconds: float = Field(15.0, ge=0)
     # An open worklist page asks this often whether its rows changed (a stamp without patient data)
     # and reloads them only when they did.
-    diagnosis_worklist_poll_seconds: float = Field(2.0, ge=0.5, le=60)
+    diagnosis_worklist_poll_seconds: float = Field(1.0, ge=0.5, le=60)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)

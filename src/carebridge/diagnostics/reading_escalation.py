@@ -65,8 +65,10 @@ async def on_call_readers(session: AsyncSession, hub_id: int, now: dt.datetime) 
     return [r.user_id for r in readers]
 
 
-async def escalate(session: AsyncSession, order: DiagnosisOrder, now: dt.datetime) -> bool:
-    """Claims the escalation; False when another sweep did it first or a reader claimed the order."""
+async def escalate(session: AsyncSession, order: DiagnosisOrder, now: dt.datetime,
+                   on_call: dict[int, list[int]] | None = None) -> bool:
+    """Claims the escalation; False when another sweep did it first or a reader claimed the order.
+    `on_call` keeps each hub's on-call readers for one sweep (escalating changes nobody's load)."""
     done = await session.execute(
         update(Order).where(Order.id == order.id, Order.escalated_at.is_(None), Order.signed_at.is_(None),
                             Order.state.in_(STATES), _unclaimed(now))
@@ -74,7 +76,10 @@ async def escalate(session: AsyncSession, order: DiagnosisOrder, now: dt.datetim
     if done.rowcount != 1:
         return False
     await session.refresh(order)
-    called = await on_call_readers(session, order.hub_facility_id, now)
+    on_call = {} if on_call is None else on_call
+    if order.hub_facility_id not in on_call:
+        on_call[order.hub_facility_id] = await on_call_readers(session, order.hub_facility_id, now)
+    called = on_call[order.hub_facility_id]
     share = share_used(order.study_complete_at, order.due_at, now)
     await service.record_event(session, None, order, Party.system, "escalate", f"{share:.0%}")
     await service.audit_order(session, SYSTEM, order, "escalate",
@@ -95,13 +100,13 @@ async def escalate_at_risk(session: AsyncSession, now: dt.datetime) -> int:
     candidates = (await session.scalars(select(Order).where(
         Order.state.in_(STATES), Order.escalated_at.is_(None), Order.signed_at.is_(None), Order.due_at.is_not(None),
         Order.due_at <= horizon, _unclaimed(now)).order_by(Order.due_at, Order.id).limit(BATCH))).all()
-    escalated = 0
+    escalated, on_call = 0, {}
     for order in candidates:
         if share_used(order.study_complete_at or order.created_at, order.due_at, now) < share:
             continue
         try:
             async with session.begin_nested():  # one failing order must not hold back the others
-                escalated += await escalate(session, order, now)
+                escalated += await escalate(session, order, now, on_call)
         except Exception:
             log.exception("escalating diagnosis order %s failed", order.id)
     return escalated

@@ -1,5 +1,5 @@
 /* The reading worklist, live: every clock counts down each second (and its colour band follows the
-   share of the target used), and every few seconds the page asks for the worklist's change stamp
+   share of the target used), and every diagnosis_worklist_poll_seconds the page asks for the change stamp
    (no patient data) and reloads its rows through htmx only when they changed, so a study that
    completes appears without a reload. It does not reload while someone has the assign form open. */
 (function () {
@@ -73,5 +73,5 @@
   tick();
   setInterval(tick, 1000);
   var r = results();
-  setInterval(poll, Math.max(500, parseInt((r && r.dataset.pollMs) || "2000", 10)));
+  setInterval(poll, Math.max(500, parseInt((r && r.dataset.pollMs) || "1000", 10)));
 }());
