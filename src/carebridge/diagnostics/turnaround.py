@@ -24,6 +24,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +86,7 @@ def turnaround_scope(principal: Principal, hub_id: int | None = None) -> set[int
     return {hub_id} if hub_id is not None else mine
 
 
-@dataclass(frozen=True)
+@dataclass
 class OrderTimes:
     id: int
     modality: str
@@ -98,12 +99,17 @@ class OrderTimes:
     signed_at: dt.datetime | None
     due_at: dt.datetime
 
-    def stage(self, name: str) -> float | None:
+    @cached_property
+    def stages(self) -> dict[str, float | None]:
+        """Minutes per stage, None where one end has not happened (computed once: a month is many rows)."""
         ends = {"acquisition_to_complete": (self.acquired_at, self.complete_at),
                 "complete_to_read_started": (self.complete_at, self.read_started_at),
                 "read_started_to_signed": (self.read_started_at, self.signed_at),
-                "complete_to_signed": (self.complete_at, self.signed_at)}[name]
-        return minutes(*ends) if ends[0] is not None and ends[1] is not None else None
+                "complete_to_signed": (self.complete_at, self.signed_at)}
+        return {k: minutes(a, b) if a is not None and b is not None else None for k, (a, b) in ends.items()}
+
+    def stage(self, name: str) -> float | None:
+        return self.stages[name]
 
     def outcome(self, now: dt.datetime) -> str | None:
         """"within", "missed", or None while the target is still ahead and the report unsigned."""
@@ -166,14 +172,13 @@ def _grouped(orders: list[OrderTimes], key_of: Callable[[OrderTimes], object], n
 
 
 async def order_times(session: AsyncSession, period: Period, hubs: set[int] | None) -> list[OrderTimes]:
-    acquired = (select(DiagnosticStudy.order_id, func.min(DiagnosticStudy.acquired_at).label("acquired_at"))
-                .group_by(DiagnosticStudy.order_id).subquery())
+    # Per order through the order_id index, not a grouping of every study ever received.
+    acquired = (select(func.min(DiagnosticStudy.acquired_at)).where(DiagnosticStudy.order_id == Order.id)
+                .correlate(Order).scalar_subquery())
     # Columns, not ORM objects: a month of a busy hub is tens of thousands of rows.
     reader = func.coalesce(Order.final_reader_id, Order.claimed_by_id, Order.assigned_reader_id)
     query = (select(Order.id, Order.modality, Order.requesting_facility_id, reader, Order.urgency,
-                    acquired.c.acquired_at, Order.study_complete_at, Order.read_started_at, Order.signed_at,
-                    Order.due_at)
-             .outerjoin(acquired, acquired.c.order_id == Order.id)
+                    acquired, Order.study_complete_at, Order.read_started_at, Order.signed_at, Order.due_at)
              .where(Order.study_complete_at >= period.start, Order.study_complete_at < period.end,
                     Order.state != State.cancelled.value, Order.due_at.is_not(None)))
     if hubs is not None:

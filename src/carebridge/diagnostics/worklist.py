@@ -225,8 +225,7 @@ async def preread_hints(session: AsyncSession, order_ids: list[int]) -> dict[int
         return {}
 
 
-def _row(values: tuple, principal: Principal, readers_of: set[int], now: dt.datetime, today: dt.date,
-         english: bool) -> Row:
+def _row(values: tuple, readers_of: set[int], now: dt.datetime, today: dt.date, english: bool) -> Row:
     order, p_name, p_name_en, sex, birth, site, site_en, claimer_name, assignee_name = values
     patient = None
     if order.hub_facility_id in readers_of:
@@ -254,7 +253,7 @@ async def worklist(session: AsyncSession, principal: Principal, filters: Filters
     query = _keyset(_filtered(query, filters, principal), filters, cursor)
     found = (await session.execute(query.limit(limit + 1))).all()
     today = now.astimezone(ZoneInfo(get_settings().display_timezone)).date()
-    rows = [_row(tuple(v), principal, readers_of, now, today, english) for v in found[:limit]]
+    rows = [_row(tuple(v), readers_of, now, today, english) for v in found[:limit]]
     hints = await preread_hints(session, [r.order.id for r in rows if r.kind == "ecg" and r.patient])
     for row in rows:
         row.preread = hints.get(row.order.id)
