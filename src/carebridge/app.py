@@ -46,6 +46,7 @@ def _routers() -> list:
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
     from carebridge.diagnostics import pages as diagnostics_pages
+    from carebridge.diagnostics import worklist_api, worklist_pages
     from carebridge.diagnostics.pathology import api as pathology_api
     from carebridge.diagnostics.pathology import pages as pathology_pages
     from carebridge.network import api as network_api
@@ -66,7 +67,7 @@ def _routers() -> list:
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
         coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
         opinion_pages.router, room_pages.router, diagnostics_pages.router,
-        analytics_pages.router, analytics_api.router,
+        analytics_pages.router, analytics_api.router, worklist_pages.router, worklist_api.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches

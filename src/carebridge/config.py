@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     diagnosis_completion_poll_seconds: float = Field(0.5, ge=0)
     # A reader's claim on an order (one reader at a time) runs out after this long unless renewed.
     diagnosis_claim_minutes: int = Field(15, ge=1, le=240)
+    # The reading worklist: an unsigned order that has used this share of its turnaround target and
+    # that nobody is reading is escalated once (the on-call reader told, the order moved to the top).
+    diagnosis_escalation_share: float = Field(0.75, gt=0, le=1)
+    # The escalation and breach sweep runs inside the completion loop at most this often; 0 turns it
+    # off in this process (with the completion loop off it does not run either).
+    diagnosis_sweep_seconds: float = Field(15.0, ge=0)
+    # An open worklist page asks this often whether its rows changed (a stamp without patient data)
+    # and reloads them only when they did.
+    diagnosis_worklist_poll_seconds: float = Field(1.0, ge=0.5, le=60)
 
     # Pathology slides. Whole-slide images run to gigabytes, so their upload route has its own body
     # limit (every other route keeps upload_max_bytes).
