@@ -357,6 +357,7 @@
         ctx.drawImage(img.bitmap, 0, 0);
         this.ov.bl.textContent = this.strings.colour;
       }
+      this.root.dataset.ready = "1";  // an image is on screen (tests and people wait for this)
       this.paint();
     }
 
@@ -639,7 +640,8 @@
 
     patientLine(study) {
       const p = this.order.patient;
-      return [p.name + " · " + p.sex + " · " + p.birth_date, study.sent_patient_key].filter(Boolean).join("\n");
+      const sex = this.strings.sexes[p.sex] || p.sex;
+      return [p.name + " · " + sex + " · " + p.birth_date, study.sent_patient_key].filter(Boolean).join("\n");
     }
 
     thumb(study, series, pane) {
