@@ -3,9 +3,11 @@ with the reason CareBridge must give for refusing it. Built from real pydicom da
 
 from __future__ import annotations
 
+import functools
 import struct
 import warnings
 
+from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
 from pydicom.uid import RLELossless, generate_uid
 
@@ -74,6 +76,7 @@ def _bad_uid() -> bytes:
     return part10_bytes(ds)
 
 
+@functools.cache
 def corpus() -> dict[str, tuple[bytes, str]]:
     """name -> (bytes, reason code CareBridge must give)."""
     whole = good()
@@ -96,3 +99,10 @@ def corpus() -> dict[str, tuple[bytes, str]]:
 
 def fresh_uid() -> str:
     return generate_uid()
+
+
+def bundled_file(name: str) -> str:
+    """A file pydicom ships; never downloaded (nothing may contact an outside address)."""
+    path = get_testdata_file(name, download=False)
+    assert path is not None, f"{name} is not among pydicom's bundled test files"
+    return path

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
 from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
@@ -15,7 +14,7 @@ from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
 from carebridge.diagnostics.imaging.store import store_instance
 from carebridge.diagnostics.models import DiagnosticStudy
 from tests.diagnostics.conftest import place_order
-from tests.diagnostics.imaging.corpus import corpus
+from tests.diagnostics.imaging.corpus import bundled_file, corpus
 
 
 def _store(db, blobs, dnet, data: bytes, **kw):  # noqa: ANN001, ANN202
@@ -63,7 +62,7 @@ async def test_a_duplicate_instance_is_an_idempotent_success_counted_once(world,
                                   "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "SC_rgb_jpeg_dcmtk.dcm",
                                   "waveform_ecg.dcm"])
 async def test_real_files_in_their_transfer_syntaxes_are_stored_as_received(db, dnet, blobs, name):
-    data = open(get_testdata_file(name), "rb").read()  # noqa: ASYNC230 - a small test file
+    data = open(bundled_file(name), "rb").read()  # noqa: ASYNC230 - a small test file
     stored = await _store(db, blobs, dnet, data)
     row = await db.get(DicomInstance, stored.instance_id)
     assert await blobs.get(row.blob_digest) == data and row.size_bytes == len(data)
