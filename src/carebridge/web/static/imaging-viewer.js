@@ -12,6 +12,7 @@
  */
 (function () {
   "use strict";
+  if (window.CareBridgeImaging) return;  // included twice (an htmx swap): the first copy boots new viewers
 
   const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"';
   const PRESETS = { brain: [40, 80], subdural: [75, 215], lung: [-600, 1500], mediastinum: [50, 350],
@@ -22,8 +23,7 @@
   const PRELOAD_AHEAD = 4;
   const PRELOAD_BEHIND = 2;
   const MAX_PARALLEL = 4;
-  const timings = [];  // client-side draw times (ms), read by bench/imaging_render.py
-  window.CareBridgeImaging = { timings: timings };
+  const timings = [];  // client-side draw times (ms), read by bench/imaging_render.py and the tests
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
@@ -222,6 +222,8 @@
     timings.push(performance.now() - started);
     if (timings.length > 500) timings.shift();
   }
+
+  window.CareBridgeImaging = { timings: timings, drawRaw: drawRaw };
 
   /* ---- one viewport ------------------------------------------------------------------------ */
 
