@@ -33,7 +33,7 @@ from carebridge.diagnostics.imaging import dicomweb_media, rendering  # noqa: E4
 from carebridge.diagnostics.imaging.rendering import PNG, RenderOptions, Window  # noqa: E402
 from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset, part10_bytes  # noqa: E402
 
-VIEWER_JS = ROOT / "src/carebridge/web/static/imaging-viewer.js"
+VIEWER_JS = ROOT / "src/carebridge/web/static/imaging-pixels.js"
 
 
 def timed(fn, runs: int) -> tuple[float, float]:  # noqa: ANN001

@@ -63,7 +63,8 @@ async def test_who_may_open_the_viewer_and_its_reads(client, world, db, dnet, bl
     shown = await client.get(page, headers=await world.token(dnet.reader))
     assert shown.status_code == 200
     html = shown.text
-    assert 'data-testid="imaging-viewer"' in html and "/static/imaging-viewer.js" in html
+    assert 'data-testid="imaging-viewer"' in html
+    assert "/static/imaging-pixels.js" in html and "/static/imaging-viewer.js" in html
     assert f'data-images-url="/api/v1/diagnosis/orders/{today.id}/images"' in html
     assert "Slice {n} / {total}" in html  # the script's strings, placeholders ready to fill
     audited = await db.scalar(select(func.count()).select_from(AuditEvent).where(

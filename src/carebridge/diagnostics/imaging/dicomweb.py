@@ -145,14 +145,15 @@ def _instance_url(request: Request, study: str, series: str, instance: str) -> s
 # --- WADO-RS: instances, metadata ----------------------------------------------------------------
 
 async def _dicom_parts(request: Request, rows: list[tuple[DicomInstance, DicomSeries]],
-                       syntax_for: dict[str, str]) -> AsyncIterator[bytes]:
+                       syntax_for: dict[str, str]) -> AsyncIterator[tuple[str, bytes]]:
     blobs = request.app.state.blobs
     for instance, _series in rows:
         data = await blobs.get(instance.blob_digest)
-        if syntax_for[instance.sop_instance_uid] != instance.transfer_syntax_uid:
+        syntax = syntax_for[instance.sop_instance_uid]
+        if syntax != instance.transfer_syntax_uid:
             data = await asyncio.to_thread(
                 lambda d=data: media.transcode_to_explicit_le(rendering.read_dataset(d)))
-        yield data
+        yield f"{media.DICOM}; transfer-syntax={syntax}", data
 
 
 async def _retrieve(request: Request, db: Db, principal: Principal, accept: str | None, study: str,
@@ -163,11 +164,8 @@ async def _retrieve(request: Request, db: Db, principal: Principal, accept: str 
     await audit_read(db, principal, access, "instances", {"series_uid": series, "sop_instance_uid": instance,
                                                           "count": len(rows)})
     boundary = media.new_boundary()
-    single = {*syntax_for.values()}
-    syntax = single.pop() if len(single) == 1 else None
-    part_type = media.DICOM + (f"; transfer-syntax={syntax}" if syntax else "")
-    return StreamingResponse(media.multipart_stream(boundary, part_type, _dicom_parts(request, rows, syntax_for)),
-                             media_type=media.multipart_content_type(boundary, media.DICOM, syntax), headers=PRIVATE)
+    return StreamingResponse(media.multipart_stream(boundary, _dicom_parts(request, rows, syntax_for)),
+                             media_type=media.multipart_content_type(boundary, media.DICOM), headers=PRIVATE)
 
 
 @router.get(STUDY)
@@ -233,7 +231,7 @@ def _octet_parts(request: Request, study: str, series: str, instance: str, chunk
     parts = [(part_type, chunk, f"{url}/frames/{n}" if numbers else None)
              for chunk, n in zip(chunks, numbers or [None] * len(chunks), strict=True)]
     return Response(media.multipart_body(boundary, parts), headers=PRIVATE,
-                    media_type=media.multipart_content_type(boundary, media.OCTETS, media.EXPLICIT_LE))
+                    media_type=media.multipart_content_type(boundary, media.OCTETS))
 
 
 @router.get(INSTANCE + "/frames/{frames}")

@@ -131,9 +131,9 @@ def choose_image_type(header: str | None) -> str:
     raise NotAcceptable(N_("rendered images are sent as image/jpeg or image/png"))
 
 
-def multipart_content_type(boundary: str, part_type: str, transfer_syntax: str | None = None) -> str:
-    value = f'multipart/related; type="{part_type}"; boundary={boundary}'
-    return value + (f"; transfer-syntax={transfer_syntax}" if transfer_syntax else "")
+def multipart_content_type(boundary: str, part_type: str) -> str:
+    """The message's type; each part's own Content-Type names its transfer syntax."""
+    return f'multipart/related; type="{part_type}"; boundary={boundary}'
 
 
 def new_boundary() -> str:
@@ -156,10 +156,10 @@ def multipart_body(boundary: str, parts: Iterable[tuple[str, bytes, str | None]]
     return bytes(out)
 
 
-async def multipart_stream(boundary: str, content_type: str,
-                           payloads: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The same, streamed one part at a time so a study is never held in memory whole."""
-    async for payload in payloads:
+async def multipart_stream(boundary: str, parts: AsyncIterator[tuple[str, bytes]]) -> AsyncIterator[bytes]:
+    """The same, streamed one (content type, payload) part at a time so a study is never held in
+    memory whole."""
+    async for content_type, payload in parts:
         yield part_head(boundary, content_type) + payload + b"\r\n"
     yield f"--{boundary}--\r\n".encode()
 
