@@ -71,3 +71,13 @@ async def test_who_may_open_the_viewer_and_its_reads(client, world, db, dnet, bl
         AuditEvent.action == "diagnosis_images", AuditEvent.actor_user_id == dnet.reader.id))
     assert audited == 2  # the API read and the page
 
+
+
+def test_the_partial_needs_only_the_order():
+    """The reading page includes the viewer with nothing but `order` in its context."""
+    from types import SimpleNamespace
+
+    from carebridge.web.templating import env
+
+    html = env.get_template("imaging/imaging_viewer.html").render(order=SimpleNamespace(id=41))
+    assert 'data-order-id="41"' in html and 'data-priors-url="/api/v1/diagnosis/orders/41/priors"' in html

@@ -61,7 +61,9 @@
       this.stage.addEventListener("contextmenu", (e) => e.preventDefault());
       this.stage.addEventListener("pointerdown", (e) => this.down(e));
       this.stage.addEventListener("pointermove", (e) => this.move(e));
-      for (const type of ["pointerup", "pointercancel"]) this.stage.addEventListener(type, (e) => this.up(e));
+      for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+        this.stage.addEventListener(type, (e) => this.up(e));
+      }
       this.root.addEventListener("pointerdown", () => this.viewer.activate(this), true);
     }
 
@@ -240,6 +242,9 @@
 
     down(e) {
       if (!this.image) return;
+      // The first finger of a gesture (and every mouse press) starts afresh: a pointer whose "up"
+      // was lost (a touch cancelled by the browser) must not turn the next drag into a pinch.
+      if (e.isPrimary) this.pointers.clear();
       this.stage.setPointerCapture(e.pointerId);
       this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
       if (this.pointers.size === 2) {

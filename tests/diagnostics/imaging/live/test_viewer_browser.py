@@ -100,9 +100,10 @@ async def test_a_reader_scrolls_windows_and_measures(chromium, imaging_server):
 async def test_the_viewer_on_a_tablet_and_a_phone(chromium, imaging_server):
     for name, viewport in (("tablet", {"width": 1024, "height": 768}), ("phone", {"width": 390, "height": 844})):
         context, page, errors = await _open(chromium, imaging_server, viewport, imaging_server.world["reader"], name)
+        await page.get_by_test_id("tool-scroll").click()
+        await page.locator(".iv-stage").first.scroll_into_view_if_needed()
         stage = await page.locator(".iv-stage").first.bounding_box()
         assert stage["width"] >= viewport["width"] * 0.6 and stage["height"] >= 250  # the image gets the room
-        await page.get_by_test_id("tool-scroll").click()
         # One finger dragging down the image scrolls through the slices (touch events through CDP).
         cdp = await context.new_cdp_session(page)
         x, y = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 3
@@ -113,6 +114,19 @@ async def test_the_viewer_on_a_tablet_and_a_phone(chromium, imaging_server):
         await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         await page.wait_for_function("() => !document.querySelector('[data-testid=slice-number]').textContent"
                                      ".startsWith('Slice 10 / 20')")
+        # Two fingers moving apart zoom in.
+        zoom_text = "() => document.querySelector('[data-testid=overlay-window]').textContent.split('Zoom ')[1]"
+        before = int((await page.evaluate(zoom_text)).rstrip("%"))
+        cy = stage["y"] + stage["height"] / 2
+        assert cy < viewport["height"]
+        await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
+            {"x": x - 20, "y": cy, "id": 1}, {"x": x + 20, "y": cy, "id": 2}]})
+        for step in range(1, 6):
+            await cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": x - 20 - step * 12, "y": cy, "id": 1}, {"x": x + 20 + step * 12, "y": cy, "id": 2}]})
+        await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        after = int((await page.evaluate(zoom_text)).rstrip("%"))
+        assert after > before * 2, (before, after)  # 40 px apart became 160 px apart
         await page.get_by_test_id("viewer-compare").click()
         await page.wait_for_function("() => document.querySelectorAll('[data-testid=viewport]').length === 2")
         await page.wait_for_function("() => document.querySelectorAll('[data-testid=viewport][data-ready]').length"
