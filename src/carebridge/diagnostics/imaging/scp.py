@@ -34,7 +34,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from carebridge.config import Settings
 from carebridge.db import make_engine, make_sessionmaker, unit_of_work
@@ -267,7 +267,11 @@ def move_contexts(refs: list[query.InstanceRef]) -> list:
 
 def listener_engine(url: str) -> AsyncEngine:
     """The listener's own engine. On SQLite its commits are synchronous=FULL (fsync of the WAL at
-    every commit): an acknowledged C-STORE must survive a power loss, not only a crash."""
+    every commit): an acknowledged C-STORE must survive a power loss, not only a crash. On
+    PostgreSQL no pre-ping: it costs a round trip per object, and a connection lost meanwhile fails
+    that one C-STORE with 0xA700, which the sender retries."""
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=False, pool_recycle=3600)
     engine = make_engine(url)
     if url.startswith("sqlite"):
         @sa_event.listens_for(engine.sync_engine, "connect")

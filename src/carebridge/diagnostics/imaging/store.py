@@ -11,10 +11,11 @@ first copy is kept; a sender re-sending after a lost acknowledgement gets succes
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,7 @@ from carebridge.diagnostics.imaging.parse import (
 from carebridge.diagnostics.models import DiagnosticStudy
 from carebridge.diagnostics.studies import Arrival, receive_item
 from carebridge.kit.blobs import BlobStore
+from carebridge.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 SOURCES = ("dimse", "stow", "upload")
@@ -65,44 +67,70 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
-    known = await _indexed(session, parsed.sop_instance_uid)
-    if known is not None:
-        return _outcome(known, await _owner_order(session, known.study_id), parsed, duplicate=True)
-    study = await session.scalar(select(DiagnosticStudy).where(DiagnosticStudy.study_uid == parsed.study_uid))
-    if study is not None and study.sending_facility_id != sending_facility_id:
+    seen = await _seen(session, parsed)
+    if seen.instance_id is not None:
+        return await _duplicate(session, parsed)
+    if seen.study_sender is not None and seen.study_sender != sending_facility_id:
         raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
-    digest = await blobs.put(data)
+    if seen.series_id is not None and seen.series_study_id != seen.study_id:
+        raise InvalidDicom(Reason.study_mismatch, "this Series Instance UID belongs to another study")
+    # The blob's fsyncs (file, then directory) overlap the index work, in a worker thread.
+    put = asyncio.ensure_future(blobs.put(data))
     try:
+        if session.get_bind().dialect.name == "sqlite":
+            # BEGIN IMMEDIATE (db.py) holds the database's write lock: no other writer can index this
+            # SOP instance between the check above and the insert, so no savepoint is needed.
+            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id)
         async with session.begin_nested():
-            instance = await _index(session, parsed, data, digest, sending_facility_id, hub_facility_id,
-                                    calling_ae, source, order_id)
+            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id)
     except IntegrityError:
         # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
-        known = await _indexed(session, parsed.sop_instance_uid)
-        if known is None:
-            raise
-        return _outcome(known, await _owner_order(session, known.study_id), parsed, duplicate=True)
-    return _outcome(instance, await _owner_order(session, instance.study_id), parsed, duplicate=False)
+        await put
+        return await _duplicate(session, parsed)
+    finally:
+        if not put.done():
+            await asyncio.wait([put])  # never leave the write running unobserved
 
 
-async def _indexed(session: AsyncSession, sop_instance_uid: str) -> DicomInstance | None:
-    return await session.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == sop_instance_uid))
+@dataclass(frozen=True)
+class _Seen:
+    instance_id: int | None
+    study_id: int | None
+    study_sender: int | None
+    series_id: int | None
+    series_study_id: int | None
 
 
-async def _owner_order(session: AsyncSession, study_id: int) -> int | None:
-    return await session.scalar(select(DiagnosticStudy.order_id).where(DiagnosticStudy.id == study_id))
+async def _seen(session: AsyncSession, parsed: ParsedInstance) -> _Seen:
+    """What the index already holds of this object, its study and its series: one round trip."""
+    study = select(DiagnosticStudy).where(DiagnosticStudy.study_uid == parsed.study_uid)
+    series = select(DicomSeries).where(DicomSeries.series_uid == parsed.series_uid)
+    row = (await session.execute(select(
+        select(DicomInstance.id).where(DicomInstance.sop_instance_uid == parsed.sop_instance_uid).scalar_subquery(),
+        study.with_only_columns(DiagnosticStudy.id).scalar_subquery(),
+        study.with_only_columns(DiagnosticStudy.sending_facility_id).scalar_subquery(),
+        series.with_only_columns(DicomSeries.id).scalar_subquery(),
+        series.with_only_columns(DicomSeries.study_id).scalar_subquery()))).one()
+    return _Seen(*row)
 
 
-def _outcome(row: DicomInstance, order_id: int | None, parsed: ParsedInstance, *, duplicate: bool) -> StoredInstance:
-    return StoredInstance(instance_id=row.id, study_id=row.study_id, series_id=row.series_id, order_id=order_id,
-                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
-                          sop_instance_uid=row.sop_instance_uid, sop_class_uid=row.sop_class_uid,
-                          transfer_syntax_uid=row.transfer_syntax_uid, blob_digest=row.blob_digest,
-                          size_bytes=row.size_bytes, duplicate=duplicate)
+async def _duplicate(session: AsyncSession, parsed: ParsedInstance) -> StoredInstance:
+    instance, order_id = (await session.execute(
+        select(DicomInstance, DiagnosticStudy.order_id)
+        .join(DiagnosticStudy, DiagnosticStudy.id == DicomInstance.study_id)
+        .where(DicomInstance.sop_instance_uid == parsed.sop_instance_uid))).one()
+    return StoredInstance(instance_id=instance.id, study_id=instance.study_id, series_id=instance.series_id,
+                          order_id=order_id, study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=instance.sop_instance_uid, sop_class_uid=instance.sop_class_uid,
+                          transfer_syntax_uid=instance.transfer_syntax_uid, blob_digest=instance.blob_digest,
+                          size_bytes=instance.size_bytes, duplicate=True)
 
 
-async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str, sending_facility_id: int,
-                 hub_facility_id: int | None, calling_ae: str, source: str, order_id: int | None) -> DicomInstance:
+async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, put: asyncio.Future,
+                 series_id: int | None, sending_facility_id: int, hub_facility_id: int | None, calling_ae: str,
+                 source: str, order_id: int | None) -> StoredInstance:
     ds = parsed.dataset
     study = await receive_item(session, Arrival(
         study_uid=parsed.study_uid, sending_facility_id=sending_facility_id, hub_facility_id=hub_facility_id,
@@ -110,8 +138,9 @@ async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, dig
         sent_patient_key=text_of(ds, "PatientID", 64), sent_patient_name=text_of(ds, "PatientName", 200),
         description=text_of(ds, "StudyDescription", 200),
         acquired_at=acquired_at(ds, get_settings().display_timezone), size_bytes=len(data), order_id=order_id))
-    series_id = await _series(session, parsed, study.id)
-    instance = DicomInstance(
+    if series_id is None:
+        series_id = await _series(session, parsed, study.id)
+    values = dict(
         sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid, series_id=series_id,
         study_id=study.id, instance_number=int_of(ds, "InstanceNumber"),
         transfer_syntax_uid=parsed.transfer_syntax_uid, rows=int_of(ds, "Rows"), columns=int_of(ds, "Columns"),
@@ -119,17 +148,21 @@ async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, dig
         photometric=text_of(ds, "PhotometricInterpretation", 16), pixel_spacing=text_of(ds, "PixelSpacing", 64),
         slice_location=float_of(ds, "SliceLocation"), window_center=float_of(ds, "WindowCenter"),
         window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
-        rescale_intercept=float_of(ds, "RescaleIntercept"), blob_digest=digest, size_bytes=len(data),
+        rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
         calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
-    session.add(instance)
-    await session.flush()
-    await session.execute(update(DicomSeries).where(DicomSeries.id == series_id)
-                          .values(instance_count=DicomSeries.instance_count + 1)
-                          .execution_options(synchronize_session=False))
-    await session.execute(update(DicomStudy).where(DicomStudy.study_id == study.id)
-                          .values(instance_count=DicomStudy.instance_count + 1)
-                          .execution_options(synchronize_session=False))
-    return instance
+    values["blob_digest"] = await put  # the row may name the blob only once it is durable
+    # Core statements on the tables: the ORM's unit of work costs more than the insert itself here.
+    instances, series, studies = DicomInstance.__table__, DicomSeries.__table__, DicomStudy.__table__
+    instance_id = await session.scalar(insert(instances).values(**values).returning(instances.c.id))
+    await session.execute(update(series).where(series.c.id == series_id)
+                          .values(instance_count=series.c.instance_count + 1))
+    await session.execute(update(studies).where(studies.c.study_id == study.id)
+                          .values(instance_count=studies.c.instance_count + 1))
+    return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
+                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
+                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=values["blob_digest"],
+                          size_bytes=len(data), duplicate=False)
 
 
 async def _series(session: AsyncSession, parsed: ParsedInstance, study_id: int) -> int:
