@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Consent
@@ -29,23 +28,11 @@ from carebridge.migrations import alembic_config
 from carebridge.network.models import Facility, ServiceOffering, Tier
 from carebridge.records.models import Patient, PatientRegistration
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_up
-from tests.conftest import ENGINES, PG_URL, _asyncpg_url
+from tests.conftest import ENGINES
+from tests.diagnostics.imaging.live import database_url
 
 PASSWORD = "imaging-test-password"
 SLICES = 20
-
-
-async def _database_url(engine_name: str, tmp: Path) -> str:
-    if engine_name == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp / 'imaging.db'}"
-    base = _asyncpg_url(PG_URL)
-    name = base.rsplit("/", 1)[1] + "_imaging"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 async def _store_study(session: AsyncSession, blobs: LocalBlobStore, sender: Facility, hub: Facility, mrn: str,
@@ -109,7 +96,7 @@ class ImagingServer:
 @pytest.fixture(scope="session", params=ENGINES)
 async def imaging_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
     tmp = tmp_path_factory.mktemp(f"imaging-live-{request.param}")
-    url = await _database_url(request.param, tmp)
+    url = await database_url(request.param, tmp, "_imaging")
     await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
     engine = make_engine(url)
     async with unit_of_work(make_sessionmaker(engine)) as session:
