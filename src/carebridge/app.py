@@ -21,6 +21,8 @@ from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware,
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 MULTIPART_OVERHEAD = 1024 * 1024
+# STOW-RS and the order's DICOM upload take whole studies (diagnostics/imaging/stow.py).
+DICOM_UPLOAD_PATHS = (r"/dicomweb/studies(/[0-9.]+)?", r"/api/v1/diagnosis/orders/[0-9]+/dicom")
 
 
 def _routers() -> list:
@@ -44,6 +46,9 @@ def _routers() -> list:
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
     from carebridge.diagnostics.imaging import dicomweb, viewer_pages
+    from carebridge.diagnostics.imaging import api as imaging_api
+    from carebridge.diagnostics.imaging import pages as imaging_pages
+    from carebridge.diagnostics.imaging import stow as imaging_stow
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -69,6 +74,7 @@ def _routers() -> list:
         opinion_api.router, room_api.router, diagnostics_api.router,
         dicomweb.router, viewer_pages.router, viewer_pages.api_router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
+        imaging_api.router, imaging_stow.router, imaging_pages.router,
     ]
 
 
@@ -124,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD,
+                       large_paths=DICOM_UPLOAD_PATHS, large_max_bytes=settings.dicom_max_request_bytes)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # Largest single DICOM object accepted (listener, STOW-RS, upload); it is held in memory once.
     dicom_max_instance_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     # Largest STOW-RS / upload request body (many instances in one multipart request).
-    dicom_max_request_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1024)
+    dicom_max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
     # How many associations the listener serves at once (each a thread).
     dicom_max_associations: int = Field(16, ge=1, le=256)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,13 +64,20 @@ class SecurityHeadersMiddleware:
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit before they are read into memory: 413 with our error shape."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, large_paths: tuple[str, ...] = (),
+                 large_max_bytes: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths (regular expressions) that take whole imaging studies: DICOM uploads.
+        self.large_paths = re.compile("|".join(large_paths)) if large_paths else None
+        self.large_max_bytes = large_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.large_paths is not None and self.large_paths.fullmatch(scope.get("path", "")):
+            await type(self)(self.app, self.large_max_bytes)(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:

@@ -40,8 +40,9 @@ async def database_url(engine_name: str, tmp: Path, suffix: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-async def arrange(url: str) -> None:
-    """Migrations, a community centre sending to a city hospital, its CT registered as a peer."""
+async def arrange(url: str) -> str:
+    """Migrations, a community centre sending to a city hospital, its CT registered as a peer and a
+    technician of the centre; returns the technician's API token."""
     await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
     engine = make_engine(url)
     try:
@@ -56,6 +57,11 @@ async def arrange(url: str) -> None:
                                            password="live-password-123", roles=[(Role.facility_admin, community.id)])
             await peers.register_peer(session, await auth.load_principal(session, admin, via="token"), community.id,
                                       peers.PeerData(PEER_AE))
+            tech = await auth.create_user(session, username="live-tech", display_name="Technician",
+                                          password="live-password-123", roles=[(Role.technician, community.id)])
+            secret, _ = await auth.create_api_token(session, await auth.load_principal(session, tech, via="token"),
+                                                    "stow")
+            return secret
     finally:
         await engine.dispose()
 
@@ -91,3 +97,12 @@ def echo(port: int) -> bool:
     status = assoc.send_c_echo()
     assoc.release()
     return bool(status) and status.Status == 0
+
+
+async def instance_count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.scalar(text("SELECT count(*) FROM dicom_instances"))
+    finally:
+        await engine.dispose()

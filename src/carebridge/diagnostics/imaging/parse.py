@@ -123,6 +123,14 @@ class ParsedInstance:
     series_uid: str
 
 
+def with_preamble(data: bytes) -> bytes:
+    """A file that starts with its meta group but lacks the preamble and "DICM" (pydicom and so
+    dicomweb-client write such files unless asked otherwise) gets them; nothing else changes."""
+    if data[:2] == b"\x02\x00" and data[4:6].isalpha() and data[PREAMBLE:PREAMBLE + 4] != MAGIC:
+        return bytes(PREAMBLE) + MAGIC + data
+    return data
+
+
 def read_part10(data: bytes, max_bytes: int) -> ParsedInstance:
     if len(data) > max_bytes:
         raise InvalidDicom(Reason.too_large, f"object larger than the {max_bytes} byte limit")

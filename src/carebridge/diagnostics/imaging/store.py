@@ -30,6 +30,7 @@ from carebridge.diagnostics.imaging.parse import (
     int_of,
     read_part10,
     text_of,
+    with_preamble,
 )
 from carebridge.diagnostics.models import DiagnosticStudy
 from carebridge.diagnostics.studies import Arrival, receive_item
@@ -64,6 +65,7 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     """Checks, stores and indexes one Part 10 file. Raises `InvalidDicom` (a 422 `InvalidInput`
     carrying its DIMSE status and STOW failure reason) and leaves nothing written when refused.
     `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study."""
+    data = with_preamble(data)
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
