@@ -45,8 +45,8 @@ def _routers() -> list:
     )
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
-    from carebridge.diagnostics.imaging import dicomweb, viewer_pages
     from carebridge.diagnostics.imaging import api as imaging_api
+    from carebridge.diagnostics.imaging import dicomweb, viewer_pages
     from carebridge.diagnostics.imaging import pages as imaging_pages
     from carebridge.diagnostics.imaging import stow as imaging_stow
     from carebridge.network import api as network_api
