@@ -21,6 +21,8 @@ os.environ.update({
     # background would write between a test's savepoints.
     "CAREBRIDGE_CONSULT_TIMER_SECONDS": "0",
     "CAREBRIDGE_DIAGNOSIS_COMPLETION_POLL_SECONDS": "0",
+    # Live servers (tests/browser) must not each try to bind the DICOM port; DICOM tests start their own.
+    "CAREBRIDGE_DICOM_ENABLED": "false",
 })
 
 import httpx  # noqa: E402

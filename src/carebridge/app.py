@@ -23,6 +23,8 @@ from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware,
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 MULTIPART_OVERHEAD = 1024 * 1024
 SLIDE_UPLOAD = re.compile(r"/api/v1/diagnosis/orders/\d+/slides")  # whole-slide images run to gigabytes
+# STOW-RS and the order's DICOM upload take whole studies (diagnostics/imaging/stow.py).
+DICOM_UPLOADS = (re.compile(r"/dicomweb/studies(/[0-9.]+)?"), re.compile(r"/api/v1/diagnosis/orders/[0-9]+/dicom"))
 
 
 def _routers() -> list:
@@ -47,6 +49,10 @@ def _routers() -> list:
     from carebridge.diagnostics import api as diagnostics_api
     from carebridge.diagnostics import pages as diagnostics_pages
     from carebridge.diagnostics import worklist_api, worklist_pages
+    from carebridge.diagnostics.imaging import api as imaging_api
+    from carebridge.diagnostics.imaging import dicomweb, viewer_pages
+    from carebridge.diagnostics.imaging import pages as imaging_pages
+    from carebridge.diagnostics.imaging import stow as imaging_stow
     from carebridge.diagnostics.pathology import api as pathology_api
     from carebridge.diagnostics.pathology import pages as pathology_pages
     from carebridge.network import api as network_api
@@ -73,7 +79,9 @@ def _routers() -> list:
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
         opinion_api.router, room_api.router, diagnostics_api.router,
         pathology_api.router, pathology_api.media, pathology_pages.router,
+        dicomweb.router, viewer_pages.router, viewer_pages.api_router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
+        imaging_api.router, imaging_stow.router, imaging_pages.router,
     ]
 
 
@@ -130,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD,
-                       larger=[(SLIDE_UPLOAD, settings.pathology_upload_max_bytes + MULTIPART_OVERHEAD)])
+                       larger=[(SLIDE_UPLOAD, settings.pathology_upload_max_bytes + MULTIPART_OVERHEAD),
+                               *((path, settings.dicom_max_request_bytes) for path in DICOM_UPLOADS)])
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

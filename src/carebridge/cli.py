@@ -143,10 +143,46 @@ def _serve(host: str, port: int) -> None:
     settings = get_settings()
     settings.require_secret()
     typer.echo(f"CareBridge serving at http://{host}:{port}  (database: {settings.database_url.split(':')[0]})")
-    # Every open tab holds a notifications WebSocket; granian admits at most `backlog` concurrent
-    # connections per worker (1024 by default), which a busy hub's staff alone would reach.
-    Granian("carebridge.app:create_app", factory=True, address=host, port=port,
-            interface=Interfaces.ASGI, log_access=False, backlog=4096).serve()
+    listener = _start_dicom_child() if settings.dicom_enabled else None
+    try:
+        # Every open tab holds a notifications WebSocket; granian admits at most `backlog` concurrent
+        # connections per worker (1024 by default), which a busy hub's staff alone would reach.
+        Granian("carebridge.app:create_app", factory=True, address=host, port=port,
+                interface=Interfaces.ASGI, log_access=False, backlog=4096).serve()
+    finally:
+        if listener is not None:
+            listener.terminate()
+            listener.wait(timeout=30)
+
+
+def _start_dicom_child():  # noqa: ANN202 - a Popen
+    """The DICOM listener runs in its own process: one listener however many HTTP workers granian
+    starts, its own interpreter lock (ingest does not slow pages down, nor pages ingest), and it
+    dies with this process (PR_SET_PDEATHSIG) even after a kill -9."""
+    import ctypes
+    import signal
+    import subprocess
+
+    def _die_with_parent() -> None:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return subprocess.Popen([sys.executable, "-m", "carebridge", "dicom", "--no-upgrade"],
+                            preexec_fn=_die_with_parent)  # noqa: PLW1509 - only sets the death signal
+
+
+@app.command()
+def dicom(port: int = typer.Option(None, help="Port (default CAREBRIDGE_DICOM_PORT)."),
+          no_upgrade: bool = typer.Option(False, "--no-upgrade", help="Do not apply migrations first.")) -> None:
+    """Run the DICOM listener alone: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET for registered peers."""
+    from carebridge.diagnostics.imaging.scp import run_listener
+
+    settings = get_settings()
+    if not no_upgrade:
+        upgrade_database()
+    try:
+        run_listener(settings, port)
+    except OSError as exc:  # the port is taken or not ours to bind
+        _fail(f"DICOM listener cannot listen on {settings.dicom_host}:{port or settings.dicom_port}: {exc}", code=2)
 
 
 @app.command()

@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     pathology_open_slides: int = Field(16, ge=1, le=1024)
     pathology_tile_quality: int = Field(80, ge=30, le=95)
 
+    # The DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). `carebridge serve` starts it in a
+    # child process when enabled; `carebridge dicom` runs it alone. Loopback unless told otherwise.
+    dicom_enabled: bool = True
+    dicom_ae_title: str = Field("CAREBRIDGE", min_length=1, max_length=16)
+    dicom_host: str = "127.0.0.1"
+    dicom_port: int = Field(11112, ge=1, le=65535)
+    # Largest single DICOM object accepted (listener, STOW-RS, upload); it is held in memory once.
+    dicom_max_instance_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    # Largest STOW-RS / upload request body (many instances in one multipart request).
+    dicom_max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
+    # How many associations the listener serves at once (each a thread).
+    dicom_max_associations: int = Field(16, ge=1, le=256)
+
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)

@@ -30,15 +30,23 @@ class LocalBlobStore:
         return self.root / digest[:2] / digest[2:4] / digest
 
     async def put(self, data: bytes) -> str:
+        # Hashing a large object in the worker thread too keeps the event loop free (hashlib drops the GIL).
+        return await asyncio.to_thread(self._put, data)
+
+    def _put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(self._write_once, self._path(digest), data)
+        self._write_once(self._path(digest), data)
         return digest
 
     @staticmethod
     def _write_once(path: Path, data: bytes) -> None:
         if path.exists():
+            _fsync_dir(path.parent)  # an earlier writer may have died between its rename and its sync
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(path.parent.parent)
+            _fsync_dir(path.parent.parent.parent)
         # Write-then-rename so a crash never leaves a half-written blob under its final name.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
@@ -47,6 +55,9 @@ class LocalBlobStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+            # The rename lives in the directory: until the directory is synced, a power loss may
+            # forget the file although put() returned (and the caller acknowledged the object).
+            _fsync_dir(path.parent)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -89,3 +100,11 @@ class LocalBlobStore:
 
     async def exists(self, digest: str) -> bool:
         return self._path(digest).exists()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

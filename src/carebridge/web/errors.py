@@ -27,7 +27,9 @@ _HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 4
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path == "/healthz" or "application/json" in request.headers.get("accept", "")
+    # DICOMweb clients are programs: they get the JSON error like the API, never a sign-in redirect.
+    return (path.startswith(("/api/", "/dicomweb/")) or path == "/healthz"
+            or "application/json" in request.headers.get("accept", ""))
 
 
 def _retry_after(details) -> dict[str, str] | None:  # noqa: ANN001

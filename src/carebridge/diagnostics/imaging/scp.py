@@ -1,0 +1,298 @@
+"""The DICOM listener: C-ECHO, C-STORE, C-FIND, C-MOVE and C-GET over pynetdicom.
+
+pynetdicom serves each association in its own thread. The handlers here are thin: they translate
+the DIMSE request, run the async service code on the listener's one event loop (its own thread,
+its own database engine and connection pool) and translate the result back. Each C-STORE runs in
+its own transaction that is committed before the handler returns the success status, so what a
+sender sees acknowledged is on disk (blob fsynced with its directory) and in the index. A handler
+never lets an exception reach pynetdicom's thread: bad input becomes a failure status with an
+Error Comment naming the problem, a fault on our side 0xA700 (the sender may retry).
+
+Only active peers registered in `dicom_peers` may associate (others are rejected with "calling AE
+title not recognised", PS3.8 9.3.4). The peer's facility is the sender of what it stores and the
+scope of what it may query and retrieve (query.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pynetdicom import AE, AllStoragePresentationContexts, build_context, evt
+from pynetdicom.sop_class import (
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from carebridge.config import Settings
+from carebridge.db import make_engine, make_sessionmaker, unit_of_work
+from carebridge.diagnostics.imaging import query
+from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
+from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
+from carebridge.diagnostics.imaging.store import store_instance
+from carebridge.kit.blobs import BlobStore, LocalBlobStore
+
+log = logging.getLogger(__name__)
+
+SUCCESS, PENDING, CANCELLED = 0x0000, 0xFF00, 0xFE00
+OUT_OF_RESOURCES, IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS = 0xA700, 0xA900, 0xC000
+QR_MODELS = (PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelFind,
+             PatientRootQueryRetrieveInformationModelMove, StudyRootQueryRetrieveInformationModelMove,
+             PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet)
+PEER_ATTRIBUTE = "carebridge_peer"
+CALL_TIMEOUT = 600.0  # seconds one store or query may take before the handler gives up with 0xA700
+
+
+def _status(code: int, comment: str = "") -> Dataset:
+    status = Dataset()
+    status.Status = code
+    if comment:
+        status.ErrorComment = comment[:64]  # (0000,0902) LO
+    return status
+
+
+def make_ae(settings: Settings) -> AE:
+    ae = AE(ae_title=settings.dicom_ae_title)
+    ae.maximum_associations = settings.dicom_max_associations
+    ae.maximum_pdu_size = 0  # no limit: senders use large PDUs, far fewer reads and reassemblies per object
+    ae.network_timeout, ae.acse_timeout, ae.dimse_timeout = 60, 30, 60
+    ae.add_supported_context(Verification)
+    for context in AllStoragePresentationContexts:
+        # scp_role for C-GET: the peer stores back to itself over this association (PS3.7 D.3.3.4).
+        ae.add_supported_context(context.abstract_syntax, list(TRANSFER_SYNTAXES), scu_role=True, scp_role=True)
+    for model in QR_MODELS:
+        ae.add_supported_context(model)
+    return ae
+
+
+class DicomListener:
+    """One listening AE with its own event loop thread. `start()` binds and returns at once."""
+
+    def __init__(self, settings: Settings, *, sessionmaker: async_sessionmaker | None = None,
+                 blobs: BlobStore | None = None, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Without `loop` the listener runs its own loop thread and database engine; with one (a test's,
+        or an app's) its handlers run their coroutines there, and `sessionmaker` must belong to it."""
+        self.settings = settings
+        self._engine: AsyncEngine | None = None
+        if sessionmaker is None:
+            self._engine = listener_engine(settings.database_url)
+            sessionmaker = make_sessionmaker(self._engine)
+        self.sessionmaker = sessionmaker
+        self.blobs = blobs or LocalBlobStore(settings.blob_dir)
+        self._own_loop = loop is None
+        self._loop = loop or asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="dicom-listener-loop", daemon=True)
+        self._server = None
+        self.ae = make_ae(settings)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self, port: int | None = None) -> None:
+        if self._own_loop:
+            self._thread.start()
+        handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_C_STORE, self._on_store),
+                    (evt.EVT_C_FIND, self._on_find), (evt.EVT_C_GET, self._on_get),
+                    (evt.EVT_C_MOVE, self._on_move)]
+        address = (self.settings.dicom_host, self.settings.dicom_port if port is None else port)
+        self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
+        log.info("DICOM listener %s on %s:%s", self.settings.dicom_ae_title, address[0], self.port)
+
+    def stop(self) -> None:
+        """Stops accepting, aborts open associations (their unacknowledged objects are the senders'
+        to resend), then closes the database engine and the loop it owns."""
+        if self._server is not None:
+            self._server.shutdown()
+        if not self._own_loop:
+            return
+        if self._engine is not None and self._thread.is_alive():
+            self._call(self._engine.dispose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def _call(self, coro: Coroutine) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(CALL_TIMEOUT)
+
+    # --- association ------------------------------------------------------------------------
+
+    def _on_requested(self, event: evt.Event) -> None:
+        calling = event.assoc.requestor.primitive.calling_ae_title.strip()
+        try:
+            peer = self._call(self._lookup(calling))
+        except Exception:  # noqa: BLE001 - the database is away: refuse for now, transiently
+            log.exception("DICOM peer lookup failed for %r", calling)
+            _reject(event.assoc, 0x02, 0x01, 0x01)
+            return
+        if peer is None:
+            log.warning("DICOM association from unknown AE title %r (%s) rejected", calling,
+                        event.assoc.requestor.address)
+            _reject(event.assoc, 0x01, 0x01, 0x03)  # permanent, service user, calling AE not recognised
+            return
+        setattr(event.assoc, PEER_ATTRIBUTE, peer)
+
+    async def _lookup(self, ae_title: str) -> PeerRef | None:
+        async with self.sessionmaker() as session:
+            return await peer_by_ae(session, ae_title)
+
+    @staticmethod
+    def _peer(event: evt.Event) -> PeerRef:
+        return getattr(event.assoc, PEER_ATTRIBUTE)
+
+    # --- C-STORE ------------------------------------------------------------------------------
+
+    def _on_store(self, event: evt.Event) -> int | Dataset:
+        peer = self._peer(event)
+        try:
+            data = event.encoded_dataset(include_meta=True)
+        except Exception as exc:  # noqa: BLE001 - a meta the peer's request cannot make
+            return _status(UNABLE_TO_PROCESS, f"cannot read the request: {exc}")
+        try:
+            self._call(self._store(peer, data))
+        except InvalidDicom as refused:
+            log.info("C-STORE from %s refused: %s", peer.ae_title, refused.message)
+            return _status(refused.dimse_status, refused.message)
+        except Exception:  # noqa: BLE001 - our fault, not the sender's: it may retry
+            log.exception("C-STORE from %s failed", peer.ae_title)
+            return _status(OUT_OF_RESOURCES, "not stored: server error, retry later")
+        return SUCCESS
+
+    async def _store(self, peer: PeerRef, data: bytes) -> None:
+        async with unit_of_work(self.sessionmaker) as session:
+            await store_instance(session, self.blobs, data, sending_facility_id=peer.facility_id,
+                                 hub_facility_id=peer.hub_facility_id, calling_ae=peer.ae_title, source="dimse")
+
+    # --- C-FIND -------------------------------------------------------------------------------
+
+    def _on_find(self, event: evt.Event) -> Iterator[tuple[int, Dataset | None]]:
+        peer = self._peer(event)
+        try:
+            answers = self._call(self._find(peer, event.identifier, event.assoc.requestor.address))
+        except query.QueryError as exc:
+            yield _status(IDENTIFIER_MISMATCH, str(exc)), None
+            return
+        except Exception:  # noqa: BLE001
+            log.exception("C-FIND from %s failed", peer.ae_title)
+            yield _status(UNABLE_TO_PROCESS, "query failed"), None
+            return
+        for answer in answers:
+            if event.is_cancelled:
+                yield CANCELLED, None
+                return
+            yield PENDING, answer
+
+    async def _find(self, peer: PeerRef, identifier: Dataset, ip: str) -> list[Dataset]:
+        async with unit_of_work(self.sessionmaker) as session:
+            return await query.find(session, peer, identifier, ip)
+
+    # --- C-GET and C-MOVE ---------------------------------------------------------------------
+
+    async def _select(self, peer: PeerRef, identifier: Dataset, ip: str) -> list[query.InstanceRef]:
+        async with unit_of_work(self.sessionmaker) as session:
+            return await query.instances(session, peer, identifier, ip)
+
+    def _load(self, ref: query.InstanceRef) -> Dataset:
+        data = self._call(self.blobs.get(ref.blob_digest))
+        return pydicom.dcmread(io.BytesIO(data))
+
+    def _send(self, event: evt.Event, refs: list[query.InstanceRef]) -> Iterator[tuple[int, Dataset | None]]:
+        yield len(refs)
+        for ref in refs:
+            if event.is_cancelled:
+                yield CANCELLED, None
+                return
+            yield PENDING, self._load(ref)
+
+    def _on_get(self, event: evt.Event) -> Iterator:
+        peer = self._peer(event)
+        try:
+            refs = self._call(self._select(peer, event.identifier, event.assoc.requestor.address))
+        except query.QueryError as exc:
+            yield _status(IDENTIFIER_MISMATCH, str(exc)), None
+            return
+        yield from self._send(event, refs)
+
+    def _on_move(self, event: evt.Event) -> Iterator:
+        peer = self._peer(event)
+        wanted = event.move_destination
+        wanted = (wanted.decode(errors="replace") if isinstance(wanted, bytes) else str(wanted)).strip()
+        destination = self._call(self._destination(peer, wanted))
+        if destination is None:
+            yield None, None  # pynetdicom answers 0xA801, move destination unknown
+            return
+        refs = self._call(self._select(peer, event.identifier, event.assoc.requestor.address))
+        yield destination.host, destination.port, {"contexts": move_contexts(refs)}
+        yield from self._send(event, refs)
+
+    async def _destination(self, peer: PeerRef, ae_title: str) -> PeerRef | None:
+        """Only a peer of the caller's own facility, with an address, may receive a C-MOVE: a site
+        cannot send its patients' images to another site's equipment."""
+        found = await self._lookup(ae_title)
+        if found is None or found.facility_id != peer.facility_id or not found.host or not found.port:
+            return None
+        return found
+
+
+def _reject(assoc: Any, result: int, source: int, diagnostic: int) -> None:
+    """As pynetdicom rejects by itself: send A-ASSOCIATE-RJ, then wait (kill) until the DUL has
+    delivered it, or the socket closes first and the peer sees only an abort."""
+    assoc.acse.send_reject(result, source, diagnostic)
+    evt.trigger(assoc, evt.EVT_REJECTED, {})
+    assoc.kill()
+
+
+def move_contexts(refs: list[query.InstanceRef]) -> list:
+    """At most 128 presentation contexts for the sub-association (PS3.8 9.3.2.2): one per SOP class,
+    offering the stored syntax and, for native data, both little-endian encodings."""
+    syntaxes: dict[str, set[str]] = {}
+    for ref in refs:
+        offered = syntaxes.setdefault(ref.sop_class_uid, set())
+        offered.add(ref.transfer_syntax_uid)
+        if ref.transfer_syntax_uid in NATIVE_SYNTAXES:
+            offered.update(("1.2.840.10008.1.2.1", "1.2.840.10008.1.2"))
+    return [build_context(uid, sorted(ts)) for uid, ts in list(syntaxes.items())[:128]]
+
+
+def listener_engine(url: str) -> AsyncEngine:
+    """The listener's own engine. On SQLite its commits are synchronous=FULL (fsync of the WAL at
+    every commit): an acknowledged C-STORE must survive a power loss, not only a crash. On
+    PostgreSQL no pre-ping: it costs a round trip per object, and a connection lost meanwhile fails
+    that one C-STORE with 0xA700, which the sender retries."""
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=False, pool_recycle=3600)
+    engine = make_engine(url)
+    if url.startswith("sqlite"):
+        @sa_event.listens_for(engine.sync_engine, "connect")
+        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+    return engine
+
+
+def run_listener(settings: Settings, port: int | None = None) -> None:
+    """`carebridge dicom`: serve until SIGTERM or SIGINT, then stop cleanly."""
+    import signal
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    listener = DicomListener(settings)
+    listener.start(port)
+    print(f"DICOM listener {settings.dicom_ae_title} at {settings.dicom_host}:{listener.port}", flush=True)  # noqa: T201
+    try:
+        stopping.wait()
+    finally:
+        listener.stop()

@@ -1,0 +1,208 @@
+"""Storing one received DICOM object: check it, keep its bytes, index it, count it into its study.
+
+`store_instance` is the one way in for the DICOM listener (C-STORE), STOW-RS, the upload page and
+the order API. It runs in the caller's transaction and never commits; the caller commits BEFORE it
+acknowledges (C-STORE success, STOW 200), so an acknowledged object is durably stored and indexed:
+the blob store fsyncs the file and its directory before `put` returns, and the commit makes the
+index row durable.
+
+A SOP Instance UID seen before is an idempotent success: nothing is written or counted again (the
+first copy is kept; a sender re-sending after a lost acknowledgement gets success)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carebridge.config import get_settings
+from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
+from carebridge.diagnostics.imaging.parse import (
+    InvalidDicom,
+    ParsedInstance,
+    Reason,
+    acquired_at,
+    float_of,
+    int_of,
+    read_part10,
+    text_of,
+    with_preamble,
+)
+from carebridge.diagnostics.models import DiagnosticStudy
+from carebridge.diagnostics.studies import Arrival, receive_item
+from carebridge.kit.blobs import BlobStore
+from carebridge.kit.clock import utcnow
+
+log = logging.getLogger(__name__)
+SOURCES = ("dimse", "stow", "upload")
+
+
+@dataclass(frozen=True)
+class StoredInstance:
+    """The outcome of one accepted object (`duplicate`: it was already indexed; nothing changed)."""
+
+    instance_id: int
+    study_id: int  # diagnostic_studies.id
+    series_id: int
+    order_id: int | None
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    blob_digest: str
+    size_bytes: int
+    duplicate: bool
+
+
+async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *, sending_facility_id: int,
+                         hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
+                         order_id: int | None = None, expected_study_uid: str | None = None) -> StoredInstance:
+    """Checks, stores and indexes one Part 10 file. Raises `InvalidDicom` (a 422 `InvalidInput`
+    carrying its DIMSE status and STOW failure reason) and leaves nothing written when refused.
+    `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study."""
+    data = with_preamble(data)
+    parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
+    if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
+        raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
+    seen = await _seen(session, parsed)
+    if seen.instance_id is not None:
+        return await _duplicate(session, parsed)
+    if seen.study_sender is not None and seen.study_sender != sending_facility_id:
+        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    if seen.series_id is not None and seen.series_study_id != seen.study_id:
+        raise InvalidDicom(Reason.study_mismatch, "this Series Instance UID belongs to another study")
+    # The blob's fsyncs (file, then directory) overlap the index work, in a worker thread.
+    put = asyncio.ensure_future(blobs.put(data))
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            # BEGIN IMMEDIATE (db.py) holds the database's write lock: no other writer can index this
+            # SOP instance between the check above and the insert, so no savepoint is needed.
+            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id)
+        async with session.begin_nested():
+            return await _index(session, parsed, data, put, seen.series_id, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id)
+    except IntegrityError:
+        # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
+        await put
+        return await _duplicate(session, parsed)
+    finally:
+        if not put.done():
+            await asyncio.wait([put])  # never leave the write running unobserved
+
+
+@dataclass(frozen=True)
+class _Seen:
+    instance_id: int | None
+    study_id: int | None
+    study_sender: int | None
+    series_id: int | None
+    series_study_id: int | None
+
+
+async def _seen(session: AsyncSession, parsed: ParsedInstance) -> _Seen:
+    """What the index already holds of this object, its study and its series: one round trip."""
+    study = select(DiagnosticStudy).where(DiagnosticStudy.study_uid == parsed.study_uid)
+    series = select(DicomSeries).where(DicomSeries.series_uid == parsed.series_uid)
+    row = (await session.execute(select(
+        select(DicomInstance.id).where(DicomInstance.sop_instance_uid == parsed.sop_instance_uid).scalar_subquery(),
+        study.with_only_columns(DiagnosticStudy.id).scalar_subquery(),
+        study.with_only_columns(DiagnosticStudy.sending_facility_id).scalar_subquery(),
+        series.with_only_columns(DicomSeries.id).scalar_subquery(),
+        series.with_only_columns(DicomSeries.study_id).scalar_subquery()))).one()
+    return _Seen(*row)
+
+
+async def _duplicate(session: AsyncSession, parsed: ParsedInstance) -> StoredInstance:
+    instance, order_id = (await session.execute(
+        select(DicomInstance, DiagnosticStudy.order_id)
+        .join(DiagnosticStudy, DiagnosticStudy.id == DicomInstance.study_id)
+        .where(DicomInstance.sop_instance_uid == parsed.sop_instance_uid))).one()
+    return StoredInstance(instance_id=instance.id, study_id=instance.study_id, series_id=instance.series_id,
+                          order_id=order_id, study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=instance.sop_instance_uid, sop_class_uid=instance.sop_class_uid,
+                          transfer_syntax_uid=instance.transfer_syntax_uid, blob_digest=instance.blob_digest,
+                          size_bytes=instance.size_bytes, duplicate=True)
+
+
+async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, put: asyncio.Future,
+                 series_id: int | None, sending_facility_id: int, hub_facility_id: int | None, calling_ae: str,
+                 source: str, order_id: int | None) -> StoredInstance:
+    ds = parsed.dataset
+    study = await receive_item(session, Arrival(
+        study_uid=parsed.study_uid, sending_facility_id=sending_facility_id, hub_facility_id=hub_facility_id,
+        modality=text_of(ds, "Modality", 8), accession_number=text_of(ds, "AccessionNumber", 16),
+        sent_patient_key=text_of(ds, "PatientID", 64), sent_patient_name=text_of(ds, "PatientName", 200),
+        description=text_of(ds, "StudyDescription", 200),
+        acquired_at=acquired_at(ds, get_settings().display_timezone), size_bytes=len(data), order_id=order_id))
+    if series_id is None:
+        series_id = await _series(session, parsed, study.id)
+    values = dict(
+        sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid, series_id=series_id,
+        study_id=study.id, instance_number=int_of(ds, "InstanceNumber"),
+        transfer_syntax_uid=parsed.transfer_syntax_uid, rows=int_of(ds, "Rows"), columns=int_of(ds, "Columns"),
+        number_of_frames=int_of(ds, "NumberOfFrames") or 1, bits_allocated=int_of(ds, "BitsAllocated"),
+        photometric=text_of(ds, "PhotometricInterpretation", 16), pixel_spacing=text_of(ds, "PixelSpacing", 64),
+        slice_location=float_of(ds, "SliceLocation"), window_center=float_of(ds, "WindowCenter"),
+        window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
+        rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
+        calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
+    values["blob_digest"] = await put  # the row may name the blob only once it is durable
+    # Core statements on the tables: the ORM's unit of work costs more than the insert itself here.
+    instances, series, studies = DicomInstance.__table__, DicomSeries.__table__, DicomStudy.__table__
+    instance_id = await session.scalar(insert(instances).values(**values).returning(instances.c.id))
+    await session.execute(update(series).where(series.c.id == series_id)
+                          .values(instance_count=series.c.instance_count + 1))
+    await session.execute(update(studies).where(studies.c.study_id == study.id)
+                          .values(instance_count=studies.c.instance_count + 1))
+    return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
+                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
+                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=values["blob_digest"],
+                          size_bytes=len(data), duplicate=False)
+
+
+async def _series(session: AsyncSession, parsed: ParsedInstance, study_id: int) -> int:
+    """The series row, created with the study's extra attributes on its first instance."""
+    found = await _find_series(session, parsed, study_id)
+    if found is not None:
+        return found
+    ds = parsed.dataset
+    if await session.get(DicomStudy, study_id) is None:
+        await _insert_once(session, DicomStudy(
+            study_id=study_id, study_date=text_of(ds, "StudyDate", 8), study_time=text_of(ds, "StudyTime", 16),
+            dicom_study_id=text_of(ds, "StudyID", 16), referring_physician=text_of(ds, "ReferringPhysicianName", 200),
+            patient_birth_date=text_of(ds, "PatientBirthDate", 8), patient_sex=text_of(ds, "PatientSex", 16),
+            series_count=0, instance_count=0))
+    series = DicomSeries(study_id=study_id, series_uid=parsed.series_uid, modality=text_of(ds, "Modality", 16),
+                         series_number=int_of(ds, "SeriesNumber"), description=text_of(ds, "SeriesDescription", 200),
+                         body_part=text_of(ds, "BodyPartExamined", 64), instance_count=0)
+    if not await _insert_once(session, series):  # another connection created it first: count into theirs
+        return await _find_series(session, parsed, study_id)
+    await session.execute(update(DicomStudy).where(DicomStudy.study_id == study_id)
+                          .values(series_count=DicomStudy.series_count + 1)
+                          .execution_options(synchronize_session=False))
+    return series.id
+
+
+async def _find_series(session: AsyncSession, parsed: ParsedInstance, study_id: int) -> int | None:
+    found = (await session.execute(select(DicomSeries.id, DicomSeries.study_id)
+                                   .where(DicomSeries.series_uid == parsed.series_uid))).first()
+    if found is not None and found.study_id != study_id:
+        raise InvalidDicom(Reason.study_mismatch, "this Series Instance UID belongs to another study")
+    return found.id if found is not None else None
+
+
+async def _insert_once(session: AsyncSession, row: object) -> bool:
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,274 @@
+"""The DICOM listener against real DCMTK peers: echo, store, find, get, move; unknown AE titles
+refused; what a peer may query; bad files refused while the listener keeps answering."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+import time
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.sop_class import CTImageStorage
+from sqlalchemy import func, select
+
+from carebridge.audit.models import AuditEvent
+from carebridge.diagnostics.imaging import peers
+from carebridge.diagnostics.imaging.models import DicomInstance
+from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
+from carebridge.diagnostics.models import DiagnosticStudy
+from tests.diagnostics.conftest import place_order
+from tests.diagnostics.imaging.corpus import MODALITY_WORKLIST_FIND, bundled_file, corpus
+from tests.diagnostics.imaging.dimse import Peers, dcmtk, free_port, require_dcmtk, start_listener
+
+
+@pytest.fixture
+async def scp(world, db, dnet, settings, sessionmaker, blobs):  # noqa: ANN001, ANN201
+    require_dcmtk()
+    running = await start_listener(world, db, dnet, settings, sessionmaker, blobs)
+    yield running
+    await asyncio.to_thread(running.listener.stop)
+
+
+def _write(tmp_path, spec: SeriesSpec) -> list:  # noqa: ANN001
+    paths = []
+    for i, data in enumerate(ct_series(spec)):
+        path = tmp_path / f"ct{i:03d}.dcm"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+async def _store(scp: Peers, *files, aet: str | None = None) -> tuple[int, str]:  # noqa: ANN002
+    return await dcmtk("storescu", "-v", "-aet", aet or scp.ct, "-aec", "CAREBRIDGE", "127.0.0.1", str(scp.port),
+                       *map(str, files))
+
+
+async def _echo(scp: Peers, aet: str) -> tuple[int, str]:
+    return await dcmtk("echoscu", "-v", "-aet", aet, "-aec", "CAREBRIDGE", "127.0.0.1", str(scp.port))
+
+
+async def test_echo_answers_a_registered_peer_and_refuses_an_unknown_ae(scp):
+    code, out = await _echo(scp, scp.ct)
+    assert code == 0 and "Received Echo Response (Success)" in out
+    code, out = await _echo(scp, "STRANGER")
+    assert code != 0 and "Association Rejected" in out and "Calling AE Title Not Recognized" in out
+
+
+async def test_an_inactive_peer_is_refused(scp, world, db, dnet):
+    admin = await world.principal(await world.user(("facility_admin", dnet.community.id)))
+    peer = (await peers.list_peers(db, admin, dnet.community.id))[0]
+    await peers.update_peer(db, admin, peer.id, peers.PeerData(peer.ae_title, active=False))
+    await db.flush()
+    code, out = await _echo(scp, scp.ct)
+    assert code != 0 and "Association Rejected" in out
+
+
+async def test_storescu_stores_a_ct_series_that_finds_its_order(scp, world, db, dnet, tmp_path):
+    order = await place_order(world, db, dnet)
+    await db.flush()
+    spec = SeriesSpec(accession_number=order.accession_number, patient_id=dnet.mrn, count=4)
+    files = _write(tmp_path, spec)
+    code, out = await _store(scp, *files)
+    assert code == 0, out
+    assert out.count("Received Store Response (Success)") == 4
+    study = await db.scalar(select(DiagnosticStudy).where(DiagnosticStudy.study_uid == spec.study_uid)
+                            .execution_options(populate_existing=True))
+    assert study.order_id == order.id and study.item_count == 4 and study.hub_facility_id == dnet.hub.id
+    rows = (await db.scalars(select(DicomInstance).where(DicomInstance.study_id == study.id)
+                             .order_by(DicomInstance.instance_number))).all()
+    assert [r.instance_number for r in rows] == [1, 2, 3, 4] and {r.calling_ae for r in rows} == {"CB_CT1"}
+    # Sent again (a sender that never saw the acknowledgement): success, nothing counted twice.
+    code, out = await _store(scp, *files)
+    assert code == 0 and out.count("Received Store Response (Success)") == 4
+    await db.refresh(study)
+    assert study.item_count == 4
+
+
+@pytest.mark.parametrize(("name", "propose"), [
+    ("CT_small.dcm", "-x="), ("MR_small.dcm", "-x="), ("MR_small_implicit.dcm", "-xi"), ("MR_small.dcm", "-xd"),
+    ("JPEG2000.dcm", "-xw"), ("SC_rgb_rle.dcm", "-xr"), ("SC_rgb_jpeg_dcmtk.dcm", "-xy"),
+    ("MR_small_jpeg_ls_lossless.dcm", "-xt"), ("SC_rgb_rle_2frame.dcm", "-xr")])
+async def test_real_files_in_compressed_and_uncompressed_syntaxes_are_stored_as_sent(scp, db, blobs, name, propose):
+    path = bundled_file(name)
+    code, out = await dcmtk("storescu", "-v", propose, "-aet", scp.ct, "-aec", "CAREBRIDGE", "127.0.0.1",
+                            str(scp.port), path)
+    assert code == 0 and "Received Store Response (Success)" in out, out
+    uid = dcmread(path, stop_before_pixels=True).SOPInstanceUID
+    row = await db.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == uid))
+    stored = dcmread(io.BytesIO(await blobs.get(row.blob_digest)))
+    assert stored.SOPInstanceUID == uid and stored.file_meta.TransferSyntaxUID == row.transfer_syntax_uid
+
+
+def _send_raw(port: int, payload: bytes, as_ct: bool = False) -> int:
+    """A C-STORE request carrying these bytes as its data set, undecoded: the way a broken or hostile
+    sender would send it (the file's own context when its meta can be read, else CT)."""
+    meta, body = _split(payload)
+    if as_ct:
+        meta.MediaStorageSOPClassUID = CTImageStorage
+    ae = AE(ae_title="CB_CT1")
+    ae.add_requested_context(meta.MediaStorageSOPClassUID, meta.TransferSyntaxUID)
+    assoc = ae.associate("127.0.0.1", port, ae_title="CAREBRIDGE")
+    assert assoc.is_established
+    try:
+        request = C_STORE()
+        request.MessageID, request.Priority = 1, 2
+        request.AffectedSOPClassUID = meta.MediaStorageSOPClassUID
+        request.AffectedSOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        request.DataSet = io.BytesIO(body)
+        assoc._reactor_checkpoint.clear()  # as pynetdicom's own send_c_*: the reactor must not take the reply
+        while not assoc._is_paused:
+            time.sleep(0.0001)
+        assoc.dimse.send_msg(request, assoc.accepted_contexts[0].context_id)
+        _, response = assoc.dimse.get_msg(block=True)
+        assoc._reactor_checkpoint.set()
+        return int(response.Status) if response is not None else -1
+    finally:
+        assoc.release()
+
+
+def _split(payload: bytes) -> tuple[FileMetaDataset, bytes]:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if payload[128:132] != b"DICM" or len(payload) < 144:
+        return meta, payload
+    end = 144 + struct.unpack("<I", payload[140:144])[0]  # (0002,0000) group length, explicit VR
+    try:
+        found = dcmread(io.BytesIO(payload[:end]), force=True).file_meta
+        meta.MediaStorageSOPClassUID, meta.TransferSyntaxUID = (found.MediaStorageSOPClassUID,
+                                                                found.TransferSyntaxUID)
+    except Exception:  # noqa: BLE001 - a meta cut short: send the rest as a CT data set
+        return meta, payload[132:]
+    return meta, payload[end:]
+
+
+# An empty file has no C-STORE form (a request without a data set is not a message): STOW covers it.
+@pytest.mark.parametrize("name", sorted(set(corpus()) - {"empty"}))
+async def test_bad_files_get_a_failure_status_and_the_listener_keeps_answering(scp, db, name):
+    data, reason = corpus()[name]
+    before = await db.scalar(select(func.count()).select_from(DicomInstance))
+    # A non-storage class is refused at negotiation (below); sent over a CT context it does not match it.
+    status = await asyncio.to_thread(_send_raw, scp.port, data, name == "non_storage_sop_class")
+    assert status in (0xA900, 0xC000, 0x0122, 0xA700), hex(status)
+    assert await db.scalar(select(func.count()).select_from(DicomInstance)) == before
+    code, out = await _echo(scp, scp.ct)
+    assert code == 0 and "Success" in out
+
+
+async def test_storescu_sees_the_reason_for_a_refused_file(scp, tmp_path):
+    path = tmp_path / "short.dcm"
+    path.write_bytes(corpus()["pixel_length_mismatch"][0])
+    code, out = await dcmtk("storescu", "-d", "-aet", scp.ct, "-aec", "CAREBRIDGE", "127.0.0.1", str(scp.port),
+                            str(path))
+    assert "0xa900: Error: Data Set does not match SOP Class" in out, out
+    assert "pixel data has 4096 bytes; the header implies 8192" in out  # the Error Comment (0000,0902)
+
+
+async def _find(scp: Peers, aet: str, *keys: str, model: str = "-S") -> list:
+    rc, out = await dcmtk("findscu", "-v", model, "-aet", aet, "-aec", "CAREBRIDGE", "-X", "-od", str(scp.tmp),
+                          *[x for k in keys for x in ("-k", k)], "127.0.0.1", str(scp.port))
+    assert rc == 0, out
+    found = sorted(scp.tmp.glob("rsp*.dcm"))
+    answers = [dcmread(p) for p in found]
+    for p in found:
+        p.unlink()
+    return answers
+
+
+async def _sent_study(scp, tmp_path, dnet, count: int = 3) -> SeriesSpec:  # noqa: ANN001
+    spec = SeriesSpec(patient_id=dnet.mrn, patient_name="Zhang^San", count=count, size=64)
+    code, out = await _store(scp, *_write(tmp_path, spec))
+    assert code == 0, out
+    return spec
+
+
+async def test_findscu_queries_studies_series_and_images_of_the_own_facility_only(scp, db, dnet, tmp_path):
+    scp.tmp = tmp_path / "rsp"
+    scp.tmp.mkdir()
+    spec = await _sent_study(scp, tmp_path, dnet)
+    studies = await _find(scp, scp.ct, "QueryRetrieveLevel=STUDY", f"PatientID={dnet.mrn}", "PatientName",
+                          "StudyInstanceUID", "ModalitiesInStudy", "NumberOfStudyRelatedInstances", "StudyDate")
+    assert [(a.StudyInstanceUID, str(a.PatientName), a.ModalitiesInStudy, int(a.NumberOfStudyRelatedInstances),
+             a.StudyDate) for a in studies] == [(spec.study_uid, "Zhang^San", "CT", 3, "20260301")]
+    assert await _find(scp, scp.ct, "QueryRetrieveLevel=STUDY", "PatientName=Zhang*") != []
+    assert await _find(scp, scp.ct, "QueryRetrieveLevel=STUDY", "PatientName=Li*") == []
+    series = await _find(scp, scp.ct, "QueryRetrieveLevel=SERIES", f"StudyInstanceUID={spec.study_uid}",
+                         "SeriesInstanceUID", "Modality", "NumberOfSeriesRelatedInstances")
+    assert [(s.SeriesInstanceUID, s.Modality, int(s.NumberOfSeriesRelatedInstances)) for s in series] == [
+        (spec.series_uid, "CT", 3)]
+    images = await _find(scp, scp.ct, "QueryRetrieveLevel=IMAGE", f"StudyInstanceUID={spec.study_uid}",
+                         f"SeriesInstanceUID={spec.series_uid}", "SOPInstanceUID", "InstanceNumber")
+    assert sorted(int(i.InstanceNumber) for i in images) == [1, 2, 3]
+    patients = await _find(scp, scp.ct, "QueryRetrieveLevel=PATIENT", "PatientID", "PatientName", model="-P")
+    assert [p.PatientID for p in patients] == [dnet.mrn]
+    # The hub the studies were sent to sees them; another hub sees nothing.
+    assert len(await _find(scp, scp.hub_pacs, "QueryRetrieveLevel=STUDY", "StudyInstanceUID")) == 1
+    assert await _find(scp, scp.other, "QueryRetrieveLevel=STUDY", "StudyInstanceUID") == []
+    audited = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "dicom_find",
+                                                         AuditEvent.actor_name == "DICOM CB_CT1"))).all()
+    assert audited and all(a.outcome == "allowed" for a in audited)
+
+
+async def test_getscu_retrieves_a_study_byte_for_byte(scp, dnet, tmp_path):
+    spec = await _sent_study(scp, tmp_path, dnet)
+    out_dir = tmp_path / "got"
+    out_dir.mkdir()
+    rc, out = await dcmtk("getscu", "-v", "-S", "-aet", scp.ct, "-aec", "CAREBRIDGE", "-od", str(out_dir),
+                          "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={spec.study_uid}",
+                          "127.0.0.1", str(scp.port))
+    assert rc == 0, out
+    got = sorted(dcmread(p).InstanceNumber for p in out_dir.iterdir())
+    assert got == [1, 2, 3]
+    rc, out = await dcmtk("getscu", "-v", "-S", "-aet", scp.other, "-aec", "CAREBRIDGE", "-od", str(out_dir),
+                          "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={spec.study_uid}",
+                          "127.0.0.1", str(scp.port))
+    assert len(list(out_dir.iterdir())) == 3  # another hub's PACS retrieves nothing
+
+
+async def test_movescu_sends_a_study_to_a_registered_storescp(scp, world, db, dnet, tmp_path):
+    spec = await _sent_study(scp, tmp_path, dnet)
+    port = free_port()
+    admin = await world.principal(await world.user(("facility_admin", dnet.community.id)))
+    await peers.register_peer(db, admin, dnet.community.id,
+                              peers.PeerData("CB_VIEW", "reading station", host="127.0.0.1", port=port))
+    await db.flush()
+    received = tmp_path / "moved"
+    received.mkdir()
+    storescp = await asyncio.create_subprocess_exec(
+        "storescp", "-aet", "CB_VIEW", "-od", str(received), str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await asyncio.sleep(0.5)
+        rc, out = await dcmtk("movescu", "-v", "-S", "-aet", scp.ct, "-aec", "CAREBRIDGE", "-aem", "CB_VIEW",
+                              "-k", "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={spec.study_uid}",
+                              "-k", f"SeriesInstanceUID={spec.series_uid}", "127.0.0.1", str(scp.port))
+        assert rc == 0, out
+        assert sorted(dcmread(p).InstanceNumber for p in received.iterdir()) == [1, 2, 3]
+        rc, out = await dcmtk("movescu", "-v", "-S", "-aet", scp.ct, "-aec", "CAREBRIDGE", "-aem", "HUB_PACS",
+                              "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={spec.study_uid}",
+                              "127.0.0.1", str(scp.port))
+        assert "Refused: MoveDestinationUnknown" in out, out  # the hub PACS is not the community centre's AE
+    finally:
+        storescp.terminate()
+        await storescp.wait()
+
+
+async def test_a_non_storage_sop_class_gets_no_presentation_context(scp):
+    def propose() -> bool:
+        ae = AE(ae_title="CB_CT1")
+        ae.add_requested_context(MODALITY_WORKLIST_FIND)
+        assoc = ae.associate("127.0.0.1", scp.port, ae_title="CAREBRIDGE")
+        established = assoc.is_established
+        if established:
+            assoc.release()
+        return established
+
+    assert not await asyncio.to_thread(propose)
+    code, out = await _echo(scp, scp.ct)
+    assert code == 0
