@@ -43,6 +43,7 @@ def _routers() -> list:
     )
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
+    from carebridge.diagnostics import quality_api, quality_pages, report_api, report_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -67,6 +68,7 @@ def _routers() -> list:
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
         opinion_api.router, room_api.router, diagnostics_api.router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
+        report_pages.router, report_api.router, quality_pages.router, quality_api.router,
     ]
 
 

@@ -175,19 +175,21 @@ async def grade(session: AsyncSession, principal: Principal, item_id: int, score
     return item
 
 
-async def my_queue(session: AsyncSession, principal: Principal) -> list[DoubleRead]:
-    """Assigned to me and not graded, then unassigned ones at hubs where I could take them."""
+async def my_queue(session: AsyncSession, principal: Principal) -> list[DoubleReadView]:
+    """Assigned to me and not graded, then unassigned ones at hubs where I could take them. Lists
+    name the orders only (no patient data), so they are not audited as reads."""
     hubs = sorted(principal.facilities_with("doctor"))
     rows = (await session.scalars(select(DoubleRead).where(
         DoubleRead.state != GRADED, or_(DoubleRead.second_reader_id == principal.user_id,
                                         DoubleRead.second_reader_id.is_(None) & DoubleRead.hub_facility_id.in_(hubs)))
         .order_by(DoubleRead.selected_at, DoubleRead.id).limit(200))).all()
-    mine = [r for r in rows if r.second_reader_id == principal.user_id]
-    open_ones = []
+    mine, open_ones = [], []
     for r in rows:
-        if r.second_reader_id is None and await _may_take(session, principal, r, await session.get(DiagnosisOrder,
-                                                                                                      r.order_id)):
-            open_ones.append(r)
+        order = await session.get(DiagnosisOrder, r.order_id)
+        if r.second_reader_id == principal.user_id:
+            mine.append(DoubleReadView(r, order, may_read=r.state == QUEUED, may_grade=r.state == READ))
+        elif await _may_take(session, principal, r, order):
+            open_ones.append(DoubleReadView(r, order, may_take=True))
     return mine + open_ones
 
 

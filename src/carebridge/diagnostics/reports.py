@@ -36,6 +36,7 @@ from carebridge.errors import Conflict, Forbidden, InvalidInput
 from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
+from carebridge.records.views import user_names
 
 TEXT_MAX, NOTE_MAX, ADDENDUM_MIN, ADDENDUM_MAX = 20000, 500, 3, 4000
 PRELIMINARY, FINAL = content.PRELIMINARY, content.FINAL
@@ -68,6 +69,7 @@ class ReportView:
     may_acknowledge: bool = False
     preread: Preread | None = None
     user_id: int = 0
+    names: dict[int, str] = field(default_factory=dict)  # people the report names: ack, addenda authors
 
     def version(self, kind: str) -> ReportVersion | None:
         return next((v for v in self.versions if v.kind == kind), None)
@@ -152,8 +154,10 @@ async def signed_view(session: AsyncSession, order: DiagnosisOrder) -> ReportVie
     report = await report_of(session, order.id)
     versions = await versions_of(session, report.id) if report else []
     addenda = await addenda_of(session, report.id) if report else []
+    names = await user_names(session, {report.critical_ack_by_id if report else None, order.requesting_user_id}
+                             | {a.author_id for a in addenda} | {v.signed_by_id for v in versions})
     return ReportView(order, frozenset(), template_for(order, report), row=report, versions=versions, addenda=addenda,
-                      verification=content.verify(order.id, versions, addenda) if versions else None)
+                      verification=content.verify(order.id, versions, addenda) if versions else None, names=names)
 
 
 async def view_for(session: AsyncSession, principal: Principal, order: DiagnosisOrder,
@@ -178,6 +182,12 @@ async def access_report(session: AsyncSession, principal: Principal, order_id: i
     order, parties = await service.read_order(session, principal, order_id, action=f"diagnosis_{action}")
     if not parties:
         raise Forbidden(N_("only the sending facility and the reading hub's doctors read reports"))
+    return await view_for(session, principal, order, parties)
+
+
+async def written_view(session: AsyncSession, principal: Principal, order_id: int) -> ReportView:
+    """After a write the caller made (and its audit row): the view without a second audit row."""
+    order, parties = await service.load_order(session, principal, order_id)
     return await view_for(session, principal, order, parties)
 
 

@@ -102,7 +102,7 @@ async def test_without_another_attending_a_double_read_waits_for_someone_who_has
     with pytest.raises(Conflict):
         await quality.take(db, await world.principal(looked), item.id)
     fresh = await hub_doctor(world, db, dnet)
-    assert [i.id for i in await quality.my_queue(db, await world.principal(fresh))] == [item.id]
+    assert [v.item.id for v in await quality.my_queue(db, await world.principal(fresh))] == [item.id]
     await quality.take(db, await world.principal(fresh), item.id)
     assert (await reports.access_report(db, await world.principal(fresh), order.id)).blinded
 
