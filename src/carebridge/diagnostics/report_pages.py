@@ -36,6 +36,7 @@ router = make_router(include_in_schema=False)
 VIEWERS = {StudyKind.imaging: "imaging/imaging_viewer.html", StudyKind.ecg: "ecg/ecg_viewer.html",
            StudyKind.pathology: "pathology/slide_viewer.html"}
 Note = Annotated[str, Form(max_length=4000)]
+Back = Annotated[str, Form(max_length=200)]
 INTENTS = ("save", "switch", "sign_preliminary", "sign_final")
 MISSING_LABELS = {"impression": N_("Impression")}
 STATE_LABELS = {"awaiting_study": N_("Waiting for the study"), "ready": N_("Waiting to be read"),
@@ -206,7 +207,14 @@ async def report_panel(request: Request, db: Db, principal: CurrentPrincipal, or
                                                              "panel_fragment": True})
 
 
-async def _after_form(request: Request, db: Db, principal: Principal, order_id: int, action) -> Response:  # noqa: ANN001
+def _back_to(order_id: int, wanted: str) -> str:
+    """Forms in the panel return to the page they were sent from: the order page or the report page."""
+    order_page = f"/diagnosis/orders/{order_id}"
+    return wanted if wanted in (order_page, f"{order_page}/report") else f"{order_page}/report"
+
+
+async def _after_form(request: Request, db: Db, principal: Principal, order_id: int, action,  # noqa: ANN001
+                      back: str) -> Response:
     try:
         async with db.begin_nested():
             await action()
@@ -217,21 +225,18 @@ async def _after_form(request: Request, db: Db, principal: Principal, order_id: 
         return render(request, "diagnostics/report.html", {"order": view.order, "report": view,
                                                            "error": _problem(problem), **LABELS},
                       status_code=problem.status_code)
-    back = request.headers.get("referer", "")
-    target = f"/diagnosis/orders/{order_id}" if back.endswith(f"/diagnosis/orders/{order_id}") else \
-        f"/diagnosis/orders/{order_id}/report"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(_back_to(order_id, back), status_code=303)
 
 
 @router.post("/diagnosis/orders/{order_id}/report/addenda")
 async def addendum(request: Request, db: Db, principal: CurrentPrincipal, order_id: int, text: Note = "",
-                   critical: Annotated[str, Form(max_length=5)] = "") -> Response:
+                   critical: Annotated[str, Form(max_length=5)] = "", next: Back = "") -> Response:  # noqa: A002
     return await _after_form(request, db, principal, order_id, lambda: reports.add_addendum(
-        db, principal, order_id, text, request.app.state.blobs, is_critical=bool(critical)))
+        db, principal, order_id, text, request.app.state.blobs, is_critical=bool(critical)), next)
 
 
 @router.post("/diagnosis/orders/{order_id}/report/acknowledge")
 async def acknowledge(request: Request, db: Db, principal: CurrentPrincipal, order_id: int,
-                      note: Annotated[str, Form(max_length=500)] = "") -> Response:
+                      note: Annotated[str, Form(max_length=500)] = "", next: Back = "") -> Response:  # noqa: A002
     return await _after_form(request, db, principal, order_id,
-                             lambda: report_critical.acknowledge(db, principal, order_id, note))
+                             lambda: report_critical.acknowledge(db, principal, order_id, note), next)

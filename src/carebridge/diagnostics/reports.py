@@ -95,6 +95,11 @@ class ReportView:
         return critical.state_of(self.row).value
 
     @property
+    def may_read(self) -> bool:
+        """Only the two sides of the order read its report (not hub technicians, not the blind)."""
+        return bool(self.parties) and not self.blinded
+
+    @property
     def is_reader(self) -> bool:
         return Party.reader in self.parties and not self.blinded
 
@@ -164,6 +169,8 @@ async def view_for(session: AsyncSession, principal: Principal, order: Diagnosis
                    parties: frozenset[Party]) -> ReportView:
     """What this caller sees of an order's report, for a caller `read_order` has already let in
     (the lead's order page uses this for the report panel)."""
+    if not parties:
+        return ReportView(order, parties, template_for(order, None), user_id=principal.user_id)
     signed = await signed_view(session, order)
     mine = {"parties": parties, "user_id": principal.user_id,
             "may_acknowledge": Party.sender in parties and critical.may_acknowledge(principal, order)}

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import pyotp
 import pytest
 from alembic import command
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from carebridge.auth import service as auth
 from carebridge.auth.models import Role
 from carebridge.db import make_engine, make_sessionmaker, unit_of_work
 from carebridge.diagnostics import service, studies
+from carebridge.diagnostics.report_models import ReadingHubSettings
 from carebridge.diagnostics.studies import Arrival
 from carebridge.migrations import alembic_config
 from carebridge.network.models import Facility, Practitioner, ServiceOffering, Tier
@@ -31,6 +33,7 @@ from tests.conftest import ENGINES, PG_URL, _asyncpg_url
 
 pytestmark = pytest.mark.browser
 PASSWORD = "reports-browser-password"
+ADMIN_TOTP = pyotp.random_base32()
 IMPRESSION = "右侧大脑中动脉供血区急性脑梗死，未见出血。"
 
 
@@ -83,7 +86,20 @@ async def _arrange(session) -> dict:  # noqa: ANN001
                                            service.OrderRequest(patient_id=patient.id, modality="MG",
                                                                 clinical_question="右乳外上象限可触及肿块。"))
     await _arrives(session, community.id, hub.id, second, "1.2.826.0.1.3680043.9.77.2")
-    return {"order_id": order.id, "phone_order_id": second.id}
+    third = await service.order_diagnosis(session, await auth.load_principal(session, sender, via="token"),
+                                          service.OrderRequest(patient_id=patient.id, modality="CT", body_part="CHEST",
+                                                               clinical_question="咳嗽两周，发热。"))
+    await _arrives(session, community.id, hub.id, third, "1.2.826.0.1.3680043.9.77.3")
+    second_reader = await auth.create_user(session, username="dr.second", display_name="郭静 (影像科)",
+                                           password=PASSWORD, roles=[(Role.doctor, hub.id)])
+    session.add(Practitioner(user_id=second_reader.id, title="chief", license_no="RB-0002", languages=["zh"]))
+    admin = await auth.create_user(session, username="hub.admin", display_name="钱主任 (管理)", password=PASSWORD,
+                                   roles=[(Role.facility_admin, hub.id)])
+    admin.totp_secret, admin.totp_enabled = ADMIN_TOTP, True  # administrators sign in with a second factor
+    session.add(ReadingHubSettings(facility_id=hub.id, two_step=False, double_read_percent=100))
+    await session.flush()
+    return {"order_id": order.id, "phone_order_id": second.id, "qa_order_id": third.id,
+            "qa_accession": third.accession_number, "hub_id": hub.id}
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -201,3 +217,51 @@ async def test_the_reading_page_fits_a_phone(live, chromium):
                   and "favicon.ico" not in line]
         await reader.context.close()
         assert not errors, errors
+
+
+async def test_a_second_attending_double_reads_blind_and_the_admin_sees_the_discrepancy(live, chromium):
+    base_url, world = live
+    reader = await _person(chromium, base_url, "reports-qa-first")
+    second = await _person(chromium, base_url, "reports-qa-second", width=390, height=844)
+    admin = await _person(chromium, base_url, "reports-qa-admin")
+    try:
+        await sign_in(reader, "dr.reader", PASSWORD)
+        await reader.goto(f"/diagnosis/orders/{world['qa_order_id']}/read")
+        await reader.click("[data-testid=claim]")
+        await reader.select_option("[data-testid=field-consolidation]", "present")
+        await reader.fill("[data-testid=report-impression-input]", "右下肺炎。")
+        await reader.click("[data-testid=report-sign-final]")
+        await reader.locator("[data-testid=report-verified][data-verified=true]").wait_for()
+
+        await sign_in(second, "dr.second", PASSWORD)
+        await second.goto("/diagnosis/qa")
+        await second.locator("tr", has_text=world["qa_accession"]).locator("a").click()
+        await second.locator("[data-testid=qa-reading-form]").wait_for()
+        assert "右下肺炎。" not in await second.content()  # blind
+        await second.goto(f"/diagnosis/orders/{world['qa_order_id']}/report")
+        await second.locator("[data-testid=report-blinded]").wait_for()
+        await second.go_back()
+        await second.fill("[data-testid=qa-impression]", "右下肺炎，伴右侧少量胸腔积液。")
+        await second.shots("reads-blind")
+        await second.click("[data-testid=qa-submit]")
+        assert "右下肺炎。" in await second.locator("[data-testid=qa-first-impression]").inner_text()
+        await second.check("[data-testid=qa-grade-2a]")
+        await second.fill("[data-testid=qa-comment]", "漏报右侧少量胸腔积液。")
+        await second.click("[data-testid=qa-grade-submit]")
+        await second.locator("[data-testid=qa-grade-result]").wait_for()
+        await second.shots("graded")
+
+        await sign_in(admin, "hub.admin", PASSWORD, ADMIN_TOTP)
+        await admin.goto(f"/diagnosis/hubs/{world['hub_id']}/qa")
+        row = admin.locator("[data-testid=qa-stats] tbody tr", has_text="林涛")
+        assert "1" in await row.inner_text()
+        assert await admin.locator("[data-testid=qa-discrepancies] tbody tr", has_text="2a").count() >= 1
+        await admin.shots("quality")
+        await admin.goto(f"/diagnosis/hubs/{world['hub_id']}/reading-settings")
+        await admin.shots("settings")
+    finally:
+        for page in (reader, second, admin):
+            errors = [line for line in page.console_lines if line.startswith(("error", "http"))
+                      and "favicon.ico" not in line]
+            await page.context.close()
+            assert not errors, errors

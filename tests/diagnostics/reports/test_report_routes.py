@@ -154,9 +154,14 @@ async def test_double_read_and_settings_routes(client, world, db, dnet, monkeypa
     assert blind.status_code == 409 and blind.json()["code"] == "blind_double_read"
     assert (await client.get(f"/api/v1/diagnosis/qa/{item.id}",
                              headers=await world.token(dnet.outsider))).status_code == 404
+    assert (await client.get(f"/diagnosis/qa/{item.id}", headers=await world.token(dnet.outsider))).status_code == 404
+    page = await client.get(f"/diagnosis/qa/{item.id}", headers=auth2)
+    assert 'data-testid="qa-reading-form"' in page.text and CT_HEAD_DRAFT.impression not in page.text
     read = await client.post(f"/api/v1/diagnosis/qa/{item.id}/reading", json={"impression": "硬膜下血肿。"},
                              headers=auth2)
     assert read.status_code == 200 and read.json()["first_impression"] == CT_HEAD_DRAFT.impression
+    page = await client.get(f"/diagnosis/qa/{item.id}", headers=auth2)
+    assert CT_HEAD_DRAFT.impression in page.text and 'data-testid="qa-grade-form"' in page.text
     graded = await client.post(f"/api/v1/diagnosis/qa/{item.id}/grade", json={"grade": "1"}, headers=auth2)
     assert graded.status_code == 200 and graded.json()["state"] == "graded"
     stats = await client.get(f"/api/v1/diagnosis/hubs/{dnet.hub.id}/qa", headers=await world.token(admin))
@@ -207,11 +212,12 @@ async def test_the_sender_acknowledges_from_the_page(client, world, db, dnet):
     page = await client.get(f"/diagnosis/orders/{order.id}/report")
     assert 'data-critical="unacknowledged"' in page.text and 'data-testid="report-ack"' in page.text
     done = await client.post(f"/diagnosis/orders/{order.id}/report/acknowledge",
-                             data={"csrf_token": csrf, "note": "收到"})
-    assert done.status_code == 303
+                             data={"csrf_token": csrf, "note": "收到", "next": f"/diagnosis/orders/{order.id}"})
+    assert done.status_code == 303 and done.headers["location"] == f"/diagnosis/orders/{order.id}"  # the order page
     page = await client.get(f"/diagnosis/orders/{order.id}/report")
     assert 'data-critical="acknowledged"' in page.text
-    again = await client.post(f"/diagnosis/orders/{order.id}/report/acknowledge", data={"csrf_token": csrf})
+    again = await client.post(f"/diagnosis/orders/{order.id}/report/acknowledge",
+                              data={"csrf_token": csrf, "next": "//elsewhere.example/x"})
     assert again.status_code == 409 and "no unacknowledged critical finding" in again.text
 
 

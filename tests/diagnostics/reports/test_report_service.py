@@ -62,6 +62,9 @@ async def test_the_reader_drafts_signs_and_the_version_verifies(world, db, dnet)
     assert version.content_hash == report_content.sha256(version.content)
     view = await reports.access_report(db, await world.principal(dnet.sender), order.id)
     assert view.verification.verified and view.draft is None and view.content["impression"] == CT_HEAD_DRAFT.impression
+    # The order page passes whatever parts the caller plays; a hub technician plays none and sees nothing.
+    tech = await reports.view_for(db, await world.principal(dnet.hub_tech), order, frozenset())
+    assert not tech.may_read and tech.versions == [] and tech.content == {}
 
 
 async def _reread(db, principal, order_id: int):  # noqa: ANN001, ANN202
