@@ -27,7 +27,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "pr": ("pr", "pr_ms", "pr_interval", "pr_interval_ms"),
     "qrs": ("qrs", "qrs_ms", "qrs_duration", "qrs_duration_ms"),
     "qt": ("qt", "qt_ms", "qt_interval", "qt_interval_ms"),
-    "qtc_bazett": ("qtc_bazett", "qtc_bazett_ms", "qtc_b", "qtc"),
+    "qtc_bazett": ("qtc_bazett", "qtc_bazett_ms", "qtc_b", "qtc", "qtc_ms"),  # Bazett: the usual unnamed QTc
     "qtc_fridericia": ("qtc_fridericia", "qtc_fridericia_ms", "qtc_f"),
     "axis": ("axis", "axis_deg", "qrs_axis", "qrs_axis_deg", "frontal_axis"),
 }

@@ -123,7 +123,8 @@ async def gather(session: AsyncSession, view: ReportView) -> ReportDoc:
     template = body.get("template", {})
     addenda = [Line(f"{when(a.created_at)} · {names.get(a.author_id, '')}" + (" · 危急值 / CRITICAL" * a.critical),
                     f"{a.text}\nSHA-256: {a.hash}") for a in view.addenda]
-    return ReportDoc(order.id, report_name(view), header, order.clinical_question,
+    title = report_name(view) + ("" if view.final else " · 初步报告 / Preliminary")
+    return ReportDoc(order.id, title, header, order.clinical_question,
                      f"{template.get('zh', '')} / {template.get('en', '')}", _findings(body),
                      body.get("impression", ""), body.get("free_text", ""), _critical(view, body, names),
                      _signatures(view), addenda)

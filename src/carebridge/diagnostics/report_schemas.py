@@ -186,8 +186,9 @@ def draft_out(view: reports.ReportView) -> DraftOut:
             "preread": _preread_out(view.preread), "can": [c for c in _can(view) if c in (
                 "edit", "sign_preliminary", "sign_final")],
             "claimed_until": view.order.claimed_until if view.holds_claim else None}
-    if d is None:
-        return DraftOut(**base)
+    if d is None:  # nothing written yet: what the pre-read measured, as the reading page shows it
+        values = dict(view.preread.values) if view.preread else {}
+        return DraftOut(**base, findings=values, preread_keys=sorted(values))
     return DraftOut(**base, findings=d.findings or {}, preread_keys=d.preread_keys or [], impression=d.impression,
                     free_text=d.free_text, critical=d.critical, critical_note=d.critical_note,
                     updated_at=d.updated_at, updated_by_id=d.updated_by_id)

@@ -5,10 +5,11 @@ write, the reader writes and signs; the reading page and autosave work as a brow
 from __future__ import annotations
 
 import io
+import json
 import random
 
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from carebridge.auth.models import Role
 from carebridge.diagnostics import quality, reports
@@ -216,6 +217,8 @@ async def test_the_sender_acknowledges_from_the_page(client, world, db, dnet):
     assert done.status_code == 303 and done.headers["location"] == f"/diagnosis/orders/{order.id}"  # the order page
     page = await client.get(f"/diagnosis/orders/{order.id}/report")
     assert 'data-critical="acknowledged"' in page.text
+    timeline = await client.get(f"/patients/{dnet.patient.id}")  # the sending facility's record
+    assert timeline.status_code == 200 and f"Imaging report: CT HEAD #{order.id}" in timeline.text
     again = await client.post(f"/diagnosis/orders/{order.id}/report/acknowledge",
                               data={"csrf_token": csrf, "next": "//elsewhere.example/x"})
     assert again.status_code == 409 and "no unacknowledged critical finding" in again.text
@@ -237,3 +240,22 @@ async def test_the_settings_and_quality_pages_are_the_admins(client, world, db, 
     assert (await client.get(url)).status_code == 404
     assert (await client.get(f"/diagnosis/hubs/{dnet.hub.id}/qa")).status_code == 404
     assert (await client.get("/diagnosis/qa")).status_code == 200
+
+
+async def test_an_ecg_draft_starts_from_the_preread_on_the_page_and_over_the_api(client, world, db, dnet):
+    order = await ready_order(world, db, dnet, modality="ECG")
+    reader = await hub_doctor(world, db, dnet)
+    await claimed(world, db, order, reader)
+    await db.execute(text("CREATE TABLE ecg_recordings (id INTEGER PRIMARY KEY, study_id INTEGER, preread TEXT)"))
+    study_id = await db.scalar(text("SELECT id FROM diagnostic_studies WHERE order_id = :o"), {"o": order.id})
+    await db.execute(text("INSERT INTO ecg_recordings (id, study_id, preread) VALUES (1, :s, :p)"), {
+        "s": study_id, "p": json.dumps({"hr_bpm": 44, "qtc_ms": 480, "rhythm": ["sinus", "bradycardia"],
+                                        "quality_warning": "noisy lead V2"})})
+    draft = (await client.get(f"/api/v1/diagnosis/orders/{order.id}/report/draft",
+                              headers=await world.token(reader))).json()
+    assert draft["template"]["key"] == "ecg_12lead" and draft["preread"]["notes"] == ["noisy lead V2"]
+    assert draft["findings"] == {"heart_rate": 44, "qtc_bazett": 480, "rhythm": "sinus_bradycardia"}
+    assert draft["preread_keys"] == ["heart_rate", "qtc_bazett", "rhythm"]
+    await login_as(client, db, reader)
+    page = (await client.get(f"/diagnosis/orders/{order.id}/read")).text
+    assert page.count('data-testid="preread-mark"') == 3 and "noisy lead V2" in page and 'value="44"' in page

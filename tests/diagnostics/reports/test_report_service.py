@@ -3,9 +3,11 @@ detection, addenda, the claim rule, the two-step rules and critical findings."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from carebridge.diagnostics import report_content, report_critical, reports
@@ -194,7 +196,9 @@ async def test_the_signed_report_is_filed_in_the_record_and_an_addendum_supersed
     await write_and_sign(world, db, dnet, order, reader, blobs)
     docs = (await db.scalars(select(Document).where(Document.patient_id == dnet.patient.id))).all()
     assert len(docs) == 1 and docs[0].facility_id == dnet.community.id and docs[0].code == "18748-4"
-    assert blobs.items[docs[0].blob_digest].startswith(b"%PDF")
+    filed = PdfReader(io.BytesIO(blobs.items[docs[0].blob_digest]))
+    text = "".join(page.extract_text() for page in filed.pages)
+    assert CT_HEAD_DRAFT.impression in text and "硬膜下 / Subdural" in text and "影像诊断报告" in text
     await reports.add_addendum(db, await world.principal(reader), order.id, "复查无变化。", blobs)
     docs = (await db.scalars(select(Document).where(Document.patient_id == dnet.patient.id)
                              .order_by(Document.id))).all()
