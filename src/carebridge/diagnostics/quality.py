@@ -26,7 +26,6 @@ from carebridge.audit.models import AuditEvent
 from carebridge.auth.principal import Principal
 from carebridge.diagnostics import reading_settings, service
 from carebridge.diagnostics import report_notices as notices
-from carebridge.diagnostics.lifecycle import Party
 from carebridge.diagnostics.models import DiagnosisOrder
 from carebridge.diagnostics.report_models import DoubleRead, ReportVersion
 from carebridge.errors import Conflict, InvalidInput, NotFound
@@ -83,7 +82,6 @@ async def maybe_select(session: AsyncSession, order: DiagnosisOrder, version: Re
                       first_reader_id=version.signed_by_id, second_reader_id=second, state=QUEUED)
     session.add(item)
     await session.flush()
-    await service.record_event(session, None, order, Party.system, "double_read_selected", "")
     if second is not None:
         await notices.double_read_assigned(session, order, second, item.id)
     return item

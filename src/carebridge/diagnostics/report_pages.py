@@ -7,6 +7,7 @@ typed and the message; nothing typed is lost."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -18,6 +19,7 @@ from carebridge.access.service import PatientAccess, access_patient
 from carebridge.auth.principal import Principal
 from carebridge.diagnostics import claims, report_critical, reports, service, studies
 from carebridge.diagnostics import report_templates as templates
+from carebridge.diagnostics.labels import LABELS as ORDER_LABELS
 from carebridge.diagnostics.lifecycle import ON_WORKLIST, Party
 from carebridge.diagnostics.models import StudyKind, kind_of
 from carebridge.errors import CareBridgeError, Forbidden, NotFound
@@ -39,11 +41,7 @@ Note = Annotated[str, Form(max_length=4000)]
 Back = Annotated[str, Form(max_length=200)]
 INTENTS = ("save", "switch", "sign_preliminary", "sign_final")
 MISSING_LABELS = {"impression": N_("Impression")}
-STATE_LABELS = {"awaiting_study": N_("Waiting for the study"), "ready": N_("Waiting to be read"),
-                "preliminary": N_("Preliminary report signed"), "reported": N_("Reported"),
-                "cancelled": N_("Cancelled")}
-URGENCY_LABELS = {"stat": N_("STAT"), "urgent": N_("Urgent"), "routine": N_("Routine")}
-LABELS = {"state_labels": STATE_LABELS, "urgency_labels": URGENCY_LABELS}
+LABELS = {"state_labels": ORDER_LABELS["state"], "urgency_labels": ORDER_LABELS["urgency"]}
 
 
 def viewer_template(order) -> str | None:  # noqa: ANN001
@@ -203,8 +201,10 @@ async def report_page(request: Request, db: Db, principal: CurrentPrincipal, ord
 async def report_panel(request: Request, db: Db, principal: CurrentPrincipal, order_id: int) -> Response:
     """The panel alone, for the order page's live refresh."""
     view = await reports.access_report(db, principal, order_id)
+    # The panel's forms return to the page it sits on, which htmx names in HX-Current-URL.
+    host = urlsplit(request.headers.get("HX-Current-URL", "")).path
     return render(request, "diagnostics/report_panel.html", {"order": view.order, "report": view,
-                                                             "panel_fragment": True})
+                                                             "panel_fragment": True, "panel_next": host})
 
 
 def _back_to(order_id: int, wanted: str) -> str:

@@ -1,4 +1,4 @@
-"""Two people in two Chromium browsers: the sending doctor has the order's report page open; the
+"""Two people in two Chromium browsers: the sending doctor has the order page open; the
 reader at the hub claims the order on the reading page, fills the structured form (autosaved),
 flags a critical finding and signs; the sender's open page shows the signed report and the critical
 banner without a reload, and the sender acknowledges it. A real `carebridge serve` on loopback with
@@ -158,7 +158,7 @@ async def test_the_reader_signs_and_the_senders_open_page_shows_it_without_reloa
     reader = await _person(chromium, base_url, "reports-reader")
     try:
         await sign_in(sender, "dr.sender", PASSWORD)
-        await sender.goto(report_url)
+        await sender.goto(f"/diagnosis/orders/{world['order_id']}")  # the order page, with the report panel
         await sender.locator("[data-testid=report-pending]").wait_for()
         await sender.evaluate("window.__notReloaded = true")
 
@@ -187,6 +187,7 @@ async def test_the_reader_signs_and_the_senders_open_page_shows_it_without_reloa
         await sender.shots("sees-the-report-live")
         await sender.fill("[data-testid=report-ack-note]", "已通知急诊，启动溶栓流程")
         await sender.click("[data-testid=report-ack]")
+        await sender.wait_for_url(f"**/diagnosis/orders/{world['order_id']}")  # back on the order page
         await sender.locator("[data-testid=report-critical][data-critical=acknowledged]").wait_for()
         await sender.shots("acknowledged")
     finally:
