@@ -259,3 +259,11 @@ async def test_an_ecg_draft_starts_from_the_preread_on_the_page_and_over_the_api
     await login_as(client, db, reader)
     page = (await client.get(f"/diagnosis/orders/{order.id}/read")).text
     assert page.count('data-testid="preread-mark"') == 3 and "noisy lead V2" in page and 'value="44"' in page
+
+
+async def test_the_reading_page_shows_the_viewer_for_the_kind_of_study(client, world, db, dnet):
+    slide_order = await ready_order(world, db, dnet, modality="SM", body_part="胃")
+    await login_as(client, db, await hub_doctor(world, db, dnet))
+    page = (await client.get(f"/diagnosis/orders/{slide_order.id}/read")).text
+    assert 'data-testid="slide-viewer"' in page and 'data-testid="reading-studies"' not in page
+    assert 'value="pathology_biopsy" selected' in page
