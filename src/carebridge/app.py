@@ -48,7 +48,14 @@ def _routers() -> list:
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
     from carebridge.diagnostics import pages as diagnostics_pages
-    from carebridge.diagnostics import worklist_api, worklist_pages
+    from carebridge.diagnostics import (
+        quality_api,
+        quality_pages,
+        report_api,
+        report_pages,
+        worklist_api,
+        worklist_pages,
+    )
     from carebridge.diagnostics.imaging import api as imaging_api
     from carebridge.diagnostics.imaging import dicomweb, viewer_pages
     from carebridge.diagnostics.imaging import pages as imaging_pages
@@ -82,6 +89,7 @@ def _routers() -> list:
         dicomweb.router, viewer_pages.router, viewer_pages.api_router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
+        report_pages.router, report_api.router, quality_pages.router, quality_api.router,
     ]
 
 

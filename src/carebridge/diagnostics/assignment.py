@@ -85,7 +85,8 @@ def normal_part(value: str) -> str:
 
 
 def default_can_sign_final(title: str | None) -> bool:
-    return title != Title.resident.value
+    """Without a reader profile, only an attending or above signs final: an unknown title cannot."""
+    return title in (Title.attending.value, Title.associate_chief.value, Title.chief.value)
 
 
 async def _doctors(session: AsyncSession, hub_id: int) -> list[tuple[User, str | None]]:

@@ -13,7 +13,8 @@ LABELS = {
     "event": {"order": N_("Ordered"), "study_arrived": N_("Study arrived"), "study_linked": N_("Study linked by hand"),
               "complete_study": N_("Study complete, on the worklist"), "claim": N_("Reader opened it"),
               "release": N_("Reader released it"), "sign_preliminary": N_("Preliminary report signed"),
-              "sign_final": N_("Final report signed"), "cancel": N_("Cancelled")},
+              "sign_final": N_("Final report signed"), "cancel": N_("Cancelled"),
+              "report_addendum": N_("Addendum to the report"), "critical_ack": N_("Critical finding acknowledged")},
     "party": {"sender": N_("Sending site"), "reader": N_("Reader"), "system": N_("System")},
     "kind": {"imaging": N_("Images"), "ecg": N_("ECG"), "pathology": N_("Slides")},
 }

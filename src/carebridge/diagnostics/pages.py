@@ -12,7 +12,7 @@ from sqlalchemy import select
 from carebridge.access.models import Purpose
 from carebridge.access.service import WRITE, access_patient
 from carebridge.auth.models import User
-from carebridge.diagnostics import listing, service, studies
+from carebridge.diagnostics import listing, reports, service, studies
 from carebridge.diagnostics.labels import LABELS
 from carebridge.diagnostics.lifecycle import OPEN, Party, State
 from carebridge.diagnostics.models import DiagnosisOrder, OrderEvent, kind_of
@@ -92,7 +92,9 @@ async def order_context(db: Db, order: DiagnosisOrder, parties: frozenset) -> di
 @router.get("/diagnosis/orders/{order_id}")
 async def order_page(request: Request, db: Db, principal: CurrentPrincipal, order_id: int) -> Response:
     order, parties = await service.read_order(db, principal, order_id)
-    return render(request, "diagnostics/order.html", await order_context(db, order, parties))
+    context = await order_context(db, order, parties)
+    context["report"] = await reports.view_for(db, principal, order, parties)  # the report panel's context
+    return render(request, "diagnostics/order.html", context)
 
 
 @router.post("/diagnosis/orders/{order_id}/cancel")

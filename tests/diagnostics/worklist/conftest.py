@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
+
 from carebridge.auth.models import Role, User
 from carebridge.diagnostics import service, studies
 from carebridge.diagnostics.models import DiagnosisOrder
 from carebridge.diagnostics.studies import Arrival
 from carebridge.kit.clock import utcnow
 from carebridge.network.models import Practitioner, RosterShift
-from tests.diagnostics.conftest import DiagNet, place_order
+from tests.diagnostics.conftest import DiagNet, build_diag_net, place_order
 
 _uid = itertools.count(1)
 
@@ -53,3 +55,13 @@ async def on_duty(db, user: User, facility_id: int, now: dt.datetime | None = No
 
 async def hub_admin(world, dnet: DiagNet) -> User:  # noqa: ANN001
     return await world.user((Role.facility_admin, dnet.hub.id))
+
+
+@pytest.fixture
+async def dnet(world, db) -> DiagNet:  # noqa: ANN001
+    """The shared diagnosis network, with its two hub doctors as attendings: the worklist's readers
+    sign final reports, which takes an attending's title (or a reader profile)."""
+    net = await build_diag_net(world, db)
+    for user in (net.reader, net.reader2):
+        await practitioner(db, user)
+    return net

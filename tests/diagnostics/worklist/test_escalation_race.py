@@ -18,7 +18,7 @@ from carebridge.diagnostics import reading_escalation
 from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, OrderEvent
 from carebridge.diagnostics.reading_models import ReadingAssignment, ReadingBreach
 from carebridge.kit.clock import utcnow
-from carebridge.network.models import Facility, ServiceOffering
+from carebridge.network.models import Facility, Practitioner, ServiceOffering
 from carebridge.notifications.models import Notification, NotificationDelivery
 from carebridge.records.models import Patient, PatientRegistration
 from tests.diagnostics.conftest import build_diag_net
@@ -52,6 +52,7 @@ async def _cleanup(engine, net, order_ids: list[int]) -> None:  # noqa: ANN001
         delete(PatientRegistration).where(PatientRegistration.patient_id == net.patient.id),
         delete(Patient).where(Patient.id == net.patient.id),
         delete(ApiToken).where(ApiToken.user_id.in_(users)),
+        delete(Practitioner).where(Practitioner.user_id.in_(users)),
         delete(RoleAssignment).where(RoleAssignment.user_id.in_(users)),
         delete(User).where(User.id.in_(users)),
         delete(ServiceOffering).where(ServiceOffering.facility_id.in_(facilities)),
