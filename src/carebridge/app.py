@@ -43,6 +43,8 @@ def _routers() -> list:
     )
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
+    from carebridge.diagnostics.ecg import api as ecg_api
+    from carebridge.diagnostics.ecg import pages as ecg_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -65,7 +67,7 @@ def _routers() -> list:
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
-        opinion_api.router, room_api.router, diagnostics_api.router,
+        opinion_api.router, room_api.router, diagnostics_api.router, ecg_api.router, ecg_pages.router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
     ]
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # often (0 turns the loop off in this process; tests complete studies with an explicit time).
     diagnosis_quiet_seconds: float = Field(10.0, ge=0)
     diagnosis_completion_poll_seconds: float = Field(0.5, ge=0)
+    # The longest ECG accepted for upload, in seconds (a resting ECG is 10 s; rhythm strips longer).
+    ecg_max_seconds: float = Field(300.0, ge=10, le=3600)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)

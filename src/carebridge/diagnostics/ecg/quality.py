@@ -90,8 +90,9 @@ def _saturated(lead: np.ndarray, fs: float) -> bool:
 
 def _outside_qrs_mask(x: np.ndarray, fs: float) -> np.ndarray:
     """Samples away from the steepest parts of the signal (the QRS complexes), where anything fast
-    is noise."""
-    slope = np.abs(np.diff(x, axis=0, prepend=x[:1])).sum(axis=1)
+    is noise. Found below 25 Hz, where the QRS is and tremor mostly is not."""
+    smooth = _low_pass(x, fs, min(25.0, 0.45 * fs))
+    slope = np.abs(np.diff(smooth, axis=0, prepend=smooth[:1])).sum(axis=1)
     steep = slope > np.percentile(slope, 90)
     width = max(1, int(0.06 * fs))
     grown = np.convolve(steep.astype(np.float64), np.ones(2 * width + 1), mode="same") > 0

@@ -101,6 +101,10 @@ def with_derived_limb_leads(tracing: Tracing) -> Tracing:
 
 
 def in_standard_order(tracing: Tracing) -> Tracing:
+    """Standard leads in the usual order, others after them; a one- or two-lead recording (a Holter's
+    MLII and V5, say) keeps the device's order."""
+    if sum(name in STANDARD_LEADS for name in tracing.leads) < 3:
+        return tracing
     order = sorted(range(len(tracing.leads)), key=lambda k: _lead_rank(tracing.leads[k]))
     return replace(tracing, leads=tuple(tracing.leads[k] for k in order),
                    signal=np.ascontiguousarray(tracing.signal[:, order]))
