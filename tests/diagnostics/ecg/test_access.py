@@ -29,6 +29,7 @@ async def test_another_facility_sees_nothing(client, world, dnet, ecg_order):
     for path in READS:
         assert (await client.get(f"/api/v1/diagnosis/orders/{ecg_order.id}/ecg{path}", headers=outsider)).status_code \
             == 404
+    assert (await client.get(f"/diagnosis/orders/{ecg_order.id}/ecg", headers=outsider)).status_code == 404
     missing = await client.get("/api/v1/diagnosis/orders/999999/ecg", headers=outsider)
     assert missing.status_code == 404 and missing.json()["message"] == \
         (await client.get(f"/api/v1/diagnosis/orders/{ecg_order.id}/ecg", headers=outsider)).json()["message"]
@@ -43,6 +44,8 @@ async def test_the_hub_reads_but_does_not_upload(client, world, dnet, ecg_order)
     assert (await upload(client, await world.token(dnet.sender_tech), ecg_order.id,
                          [("e.dcm", samples.dicom_ecg())])).status_code == 201
     for user in (dnet.reader, dnet.reader2, dnet.hub_tech, dnet.sender):
+        page = await client.get(f"/diagnosis/orders/{ecg_order.id}/ecg", headers=await world.token(user))
+        assert page.status_code == 200 and 'data-testid="ecg-viewer"' in page.text
         for path in READS:
             got = await client.get(f"/api/v1/diagnosis/orders/{ecg_order.id}/ecg{path}",
                                    headers=await world.token(user))

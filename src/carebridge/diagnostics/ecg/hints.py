@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carebridge.diagnostics.ecg.models import EcgRecording
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 
@@ -77,8 +78,6 @@ async def preread_hints(session: AsyncSession, order_ids: Iterable[int]) -> dict
 
     No authorization here: the caller (the worklist) has already decided that the user may see these
     orders on the hub's worklist, and audits that listing."""
-    from carebridge.diagnostics.ecg.models import EcgRecording  # models import nothing from here
-
     ids = sorted({int(i) for i in order_ids})
     if not ids:
         return {}

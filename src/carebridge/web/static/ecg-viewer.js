@@ -10,7 +10,8 @@
 
   var GRID = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]];
   var STANDARD = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"];
-  var WINDOW_S = 10, SEGMENT_S = 2.5, LEFT_MM = 12, RIGHT_MM = 3, TOP_MM = 4;
+  var WINDOW_S = 10, SEGMENT_S = 2.5, RIGHT_MM = 3, TOP_MM = 4, PHONE_PX = 700, PHONE_ZOOM = 0.6;
+  var LEFT_MM = 11;  // room for the calibration pulse; set for the speed in draw()
 
   function el(root, sel) { return root.querySelector(sel); }
   function fmt(text, values) {
@@ -26,7 +27,9 @@
     this.root = root;
     this.id = root.getAttribute("data-order-id");
     this.strings = JSON.parse(el(root, "script.ecg-strings").textContent);
-    this.gain = 10; this.speed = 25; this.zoom = "fit"; this.tool = "time";
+    this.gain = 10; this.speed = 25; this.tool = "time";
+    // On a phone the whole page fitted is too small to read: start larger and scroll the paper.
+    this.zoom = root.clientWidth < PHONE_PX ? PHONE_ZOOM : "fit";
     this.start = 0; this.points = []; this.meta = null; this.signal = null;
     this.bind();
     this.load();
@@ -118,6 +121,7 @@
   Viewer.prototype.draw = function () {
     if (!this.signal) return;
     var s = this.signal, g = this.gain, v = this.speed, rows = this.layout();
+    LEFT_MM = 6 + 0.2 * v;
     var rowH = Math.max(25, 3.5 * g), width = LEFT_MM + WINDOW_S * v + RIGHT_MM;
     var height = TOP_MM + rows.length * rowH + 2;
     this.geometry = {width: width, height: height, rowH: rowH};
@@ -150,7 +154,7 @@
 
   /* The 1 mV, 200 ms calibration pulse at the start of each row. */
   Viewer.prototype.pulse = function (base) {
-    var x = 3, w = 0.2 * this.speed, h = this.gain;
+    var x = 3, w = 0.2 * this.speed, h = this.gain;  // ends 1 mm before LEFT_MM
     return '<path class="ecg-pulse" d="M' + (x - 2) + " " + base + "H" + x + "V" + (base - h) + "H" + (x + w) +
       "V" + base + "H" + (x + w + 2) + '" fill="none" stroke="#000" stroke-width="0.3"/>';
   };
