@@ -66,6 +66,12 @@ async def test_reader_measures_with_the_calipers(page, live_server):
     assert width > 500
     await page.click("[data-testid=ecg-zoom-true]")
     await page.shots("gain-20-speed-50-paper-size")
+    # printed, the paper is true to size: CSS millimetres are physical ones on paper
+    await page.select_option("[data-testid=ecg-gain]", "10")
+    await page.select_option("[data-testid=ecg-speed]", "25")
+    await page.emulate_media(media="print")
+    box, px = await _svg_mm(page)
+    assert abs(px - 96 / 25.4) < 0.01
 
 
 async def test_reader_reads_the_ecg_on_a_phone(phone, live_server):

@@ -89,3 +89,20 @@ async def test_the_page_uploads_without_script_and_shows_the_viewer(client, worl
     page = await client.get(posted.headers["location"])
     assert 'data-testid="ecg-viewer"' in page.text and "HL7 aECG" in page.text
     assert "Automatic pre-read" in page.text and 'data-testid="ecg-upload"' not in page.text
+
+
+async def test_a_failing_preread_does_not_stop_the_ecg_reaching_the_reader(client, world, db, dnet, ecg_order,
+                                                                          monkeypatch):
+    from carebridge.diagnostics.ecg import service
+    from carebridge.diagnostics.ecg.hints import preread_hints
+
+    def broken(_tracing):  # noqa: ANN001, ANN202 - a fault injected into the analysis, not the upload
+        raise FloatingPointError("analysis bug")
+
+    monkeypatch.setattr(service, "preread", broken)
+    sender = await world.token(dnet.sender)
+    done = await upload(client, sender, ecg_order.id, [("ecg.dcm", samples.dicom_ecg())])
+    assert done.status_code == 201 and done.json()["preread"] is None and done.json()["preread_at"] is None
+    order = (await client.get(f"/api/v1/diagnosis/orders/{ecg_order.id}", headers=sender)).json()
+    assert order["state"] == "ready"
+    assert await preread_hints(db, [ecg_order.id]) == {}

@@ -88,6 +88,8 @@ async def preread_hints(session: AsyncSession, order_ids: Iterable[int]) -> dict
                                               EcgRecording.preread.is_not(None)))).all()
     hints = {}
     for order_id, result, rank in rows:
+        if not result:
+            continue
         rank = rank if rank is not None else rank_of(result)
         hints[order_id] = {"labels": labels_of(result), "flags": list(result.get("flags", [])), "priority": rank,
                            "priority_name": RANK_NAMES.get(rank, ""), "abnormal": rank is not None and rank < NORMAL,

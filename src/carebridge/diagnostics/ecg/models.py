@@ -36,7 +36,7 @@ class EcgRecording(Base):
     signal_digest: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    preread: Mapped[dict | None] = mapped_column(JSON)
+    preread: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # no pre-read is SQL NULL, not JSON null
     preread_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     preread_version: Mapped[str] = mapped_column(String(8), default="")
     # 0 = read first ... 3 = nothing abnormal found (hints.py); NULL until the pre-read ran.

@@ -14,6 +14,7 @@ sees the order on the worklist without it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from carebridge.diagnostics.ecg.hints import rank_of, summary_note
 from carebridge.diagnostics.ecg.models import EcgRecording
 from carebridge.diagnostics.ecg.preread import PREREAD_VERSION, preread
 from carebridge.diagnostics.ecg.read_wfdb import NamedFile
-from carebridge.diagnostics.ecg.tracing import from_npz, to_npz
+from carebridge.diagnostics.ecg.tracing import Tracing, from_npz, to_npz
 from carebridge.diagnostics.lifecycle import Party, State
 from carebridge.diagnostics.models import DiagnosisOrder, Modality
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -38,6 +39,7 @@ from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 
+log = logging.getLogger(__name__)
 MAX_WINDOW_S = 60.0
 MAX_RATE_HZ = 1000.0
 
@@ -68,7 +70,7 @@ async def upload_ecg(session: AsyncSession, principal: Principal, order_id: int,
     upload = await asyncio.to_thread(ingest.read_upload, request.files, declared_format=request.declared_format,
                                      sample_rate=request.sample_rate, max_bytes=max_bytes, max_seconds=max_seconds)
     tracing = upload.tracing
-    result = await asyncio.to_thread(preread, tracing)
+    result = await asyncio.to_thread(_safe_preread, tracing)
     original_digest = await blobs.put(upload.original)
     signal_digest = await blobs.put(await asyncio.to_thread(to_npz, tracing))
     study = await studies.receive_item(session, studies.Arrival(
@@ -84,15 +86,26 @@ async def upload_ecg(session: AsyncSession, principal: Principal, order_id: int,
         sample_rate=tracing.sample_rate, sample_count=int(tracing.signal.shape[0]), duration_s=tracing.duration,
         source_format=tracing.source_format, recorded_at=tracing.start, original_digest=original_digest,
         original_name=upload.original_name, original_size=len(upload.original), signal_digest=signal_digest,
-        uploaded_by_id=principal.user_id, uploaded_at=utcnow(), preread=result, preread_at=utcnow(),
-        preread_version=PREREAD_VERSION, preread_rank=rank_of(result))
+        uploaded_by_id=principal.user_id, uploaded_at=utcnow(), preread=result, preread_at=utcnow() if result else None,
+        preread_version=PREREAD_VERSION if result else "", preread_rank=rank_of(result))
     session.add(recording)
     await session.flush()
-    await orders.record_event(session, None, order, Party.system, "ecg_preread", summary_note(result))
+    if result:
+        await orders.record_event(session, None, order, Party.system, "ecg_preread", summary_note(result))
     await orders.audit_order(session, principal.actor(order.requesting_facility_id), order, "ecg_upload",
                              detail={"recording": recording.id, "format": tracing.source_format,
                                      "leads": len(tracing.leads), "seconds": round(tracing.duration, 2)})
     return recording
+
+
+def _safe_preread(tracing: Tracing) -> dict | None:
+    """The pre-read, or None if the analysis itself failed on this tracing: the ECG still reaches
+    the reader (who reads it unaided), and the failure is in the log to be fixed."""
+    try:
+        return preread(tracing)
+    except Exception:
+        log.exception("automatic pre-read failed on a %s tracing", tracing.source_format)
+        return None
 
 
 async def recording_of(session: AsyncSession, order_id: int) -> EcgRecording | None:
