@@ -65,7 +65,7 @@ async def test_full_demo_has_the_promised_network_people_and_patients(db, tmp_pa
     refused = await db.scalar(select(func.count()).select_from(Consent).where(Consent.status == "refused"))
     assert 0 < refused < 200
     assert [role for role, _ in logins] == ["platform_admin", "facility_admin", "doctor", "specialist", "nurse",
-                                            "technician", "pharmacist", "patient"]
+                                            "technician", "radiologist", "pathologist", "pharmacist", "patient"]
 
 
 async def test_every_facility_but_the_national_centre_hangs_from_a_hub_one_tier_up(db, tmp_path):

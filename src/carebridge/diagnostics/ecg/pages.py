@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from carebridge.diagnostics.ecg import service
 from carebridge.diagnostics.ecg.api import read_files, upload
 from carebridge.diagnostics.ecg.ingest import FORMATS
+from carebridge.diagnostics.labels import LABELS
 from carebridge.diagnostics.lifecycle import Party, State
 from carebridge.diagnostics.models import Modality
 from carebridge.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
@@ -24,10 +24,6 @@ from carebridge.web.templating import render
 router = make_router(include_in_schema=False)
 
 FORMAT_LABELS = {"dicom": "DICOM", "aecg": "HL7 aECG", "wfdb": "WFDB", "csv": "CSV"}
-STATE_LABELS = {State.awaiting_study: N_("Waiting for the study"), State.ready: N_("On the worklist"),
-                State.preliminary: N_("Preliminary report"), State.reported: N_("Reported"),
-                State.cancelled: N_("Cancelled")}
-URGENCY_LABELS = {"stat": N_("STAT"), "urgent": N_("Urgent"), "routine": N_("Routine")}
 
 
 async def _page(request: Request, db: Db, principal: CurrentPrincipal, order_id: int, *,
@@ -37,8 +33,7 @@ async def _page(request: Request, db: Db, principal: CurrentPrincipal, order_id:
                   and order.state == State.awaiting_study.value)
     return render(request, "ecg/page.html", {
         "order": order, "recording": recording, "may_upload": may_upload, "error": error,
-        "formats": FORMATS, "format_labels": FORMAT_LABELS, "state_label": STATE_LABELS.get(order.state, order.state),
-        "urgency_label": URGENCY_LABELS.get(order.urgency, order.urgency),
+        "formats": FORMATS, "format_labels": FORMAT_LABELS, "labels": LABELS,
         "max_mb": request.app.state.settings.upload_max_bytes // (1024 * 1024)}, status_code=status_code)
 
 
