@@ -18,12 +18,18 @@ async def test_anonymous_callers_are_asked_to_sign_in(client, ecg_order):
         assert (await client.get(f"/api/v1/diagnosis/orders/{ecg_order.id}/ecg{path}")).status_code == 401
     page = await client.get(f"/diagnosis/orders/{ecg_order.id}/ecg")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    posted = await client.post(f"/diagnosis/orders/{ecg_order.id}/ecg",
+                               files=[("file", ("e.dcm", samples.dicom_ecg(), "application/dicom"))])
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/login")
 
 
 async def test_another_facility_sees_nothing(client, world, dnet, ecg_order):
     outsider = await world.token(dnet.outsider)
     refused = await upload(client, outsider, ecg_order.id, [("e.dcm", samples.dicom_ecg())])
     assert refused.status_code == 404
+    posted = await client.post(f"/diagnosis/orders/{ecg_order.id}/ecg", headers=outsider,
+                               files=[("file", ("e.dcm", samples.dicom_ecg(), "application/dicom"))])
+    assert posted.status_code == 404
     assert (await upload(client, await world.token(dnet.sender), ecg_order.id,
                          [("e.dcm", samples.dicom_ecg())])).status_code == 201
     for path in READS:
