@@ -64,7 +64,7 @@ def _refine(signal: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
     if peaks.size == 0:
         return peaks
     feat = qrs.feature(signal, fs)
-    return qrs._locate(feat, list(peaks))
+    return qrs.locate(feat, list(peaks))
 
 
 def band_limited(signal: np.ndarray, fs: float) -> np.ndarray:

@@ -6,9 +6,9 @@ rules using the MIT/BIH arrhythmia database. IEEE Trans Biomed Eng 1986;33(12):1
 
 Written on numpy/scipy so that every step can be read and checked: the filters are zero-phase
 (`sosfiltfilt`), so the detection feature peaks at the QRS itself and no group delay has to be
-compensated. Several leads are combined into one feature after each lead is scaled to its own
-typical QRS energy, so a lead with small complexes counts as much as one with large ones, and a
-lead whose QRS is lost in noise for a while does not hide the beats the others show.
+compensated. Detection runs on one lead (beats.py combines leads by vote); `feature` and `locate`
+also take several leads, each scaled to its own typical QRS energy, to give every beat one
+fiducial point across the leads.
 
 `bench/ecg.py` measures it against the MIT-BIH Arrhythmia annotations."""
 
@@ -81,7 +81,7 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     slopes = _max_slopes(feat, candidates)
     keep = ~_p_waves(feat.energy[candidates], candidates, fs)
     beats = _Thresholds(feat.energy, candidates[keep], slopes[keep], fs).run()
-    return _locate(feat, beats)
+    return locate(feat, beats)
 
 
 def _p_waves(heights: np.ndarray, candidates: np.ndarray, fs: float) -> np.ndarray:
@@ -174,7 +174,7 @@ class _Thresholds:
         self.spk = weight * float(self.heights[i]) + (1 - weight) * self.spk
 
 
-def _locate(feat: Feature, peaks: list[int]) -> np.ndarray:
+def locate(feat: Feature, peaks: list[int]) -> np.ndarray:
     """Moves each detection to the largest combined deflection nearby: the R (or the S, or the
     QS of a negative complex), where annotators put the fiducial point."""
     if not peaks:
