@@ -56,6 +56,8 @@ def _routers() -> list:
         worklist_api,
         worklist_pages,
     )
+    from carebridge.diagnostics.ecg import api as ecg_api
+    from carebridge.diagnostics.ecg import pages as ecg_pages
     from carebridge.diagnostics.imaging import api as imaging_api
     from carebridge.diagnostics.imaging import dicomweb, viewer_pages
     from carebridge.diagnostics.imaging import pages as imaging_pages
@@ -85,7 +87,7 @@ def _routers() -> list:
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
         opinion_api.router, room_api.router, diagnostics_api.router,
-        pathology_api.router, pathology_api.media, pathology_pages.router,
+        pathology_api.router, pathology_api.media, pathology_pages.router, ecg_api.router, ecg_pages.router,
         dicomweb.router, viewer_pages.router, viewer_pages.api_router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # Open slides (and their Deep Zoom generators) kept per process, least recently used dropped first.
     pathology_open_slides: int = Field(16, ge=1, le=1024)
     pathology_tile_quality: int = Field(80, ge=30, le=95)
+    # The longest ECG accepted for upload, in seconds (a resting ECG is 10 s; rhythm strips longer).
+    ecg_max_seconds: float = Field(300.0, ge=10, le=3600)
 
     # The DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). `carebridge serve` starts it in a
     # child process when enabled; `carebridge dicom` runs it alone. Loopback unless told otherwise.

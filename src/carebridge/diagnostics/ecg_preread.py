@@ -1,9 +1,7 @@
 """The automatic ECG pre-read, as the report form sees it: measured values mapped onto the ECG
 template's fields. The ECG package stores each recording's pre-read as JSON in
-`ecg_recordings.preread`; this adapter reads it without importing that package and tolerates its
-absence (no table yet, no recording, no pre-read, or keys it does not know), so reports work
-before and without the ECG engine. The recording is found by `ecg_recordings.order_id` or, when the
-table has no such column, through `ecg_recordings.study_id` -> `diagnostic_studies.order_id`.
+`ecg_recordings.preread` (shape in docs/architecture.md, "ECG"); keys this does not know are
+ignored, and a value a field cannot take is not pre-filled.
 
 The pre-read only fills fields. It never signs: a report is signed by a reader holding the claim,
 and the signed content marks each value still equal to the pre-read's as coming from it."""
@@ -14,13 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.diagnostics import report_templates as templates
+from carebridge.diagnostics.ecg.models import EcgRecording
 from carebridge.errors import InvalidInput
 
-TABLE = "ecg_recordings"
 # Our field <- the names a pre-read may use for it (first found wins).
 ALIASES: dict[str, tuple[str, ...]] = {
     "heart_rate": ("heart_rate", "heart_rate_bpm", "hr", "hr_bpm", "rate"),
@@ -31,7 +29,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "qtc_fridericia": ("qtc_fridericia", "qtc_fridericia_ms", "qtc_f"),
     "axis": ("axis", "axis_deg", "qrs_axis", "qrs_axis_deg", "frontal_axis"),
 }
-RHYTHM_KEYS = ("rhythm", "rhythm_flags", "flags", "rhythms")
+RHYTHM_KEYS = ("flags", "rhythm_flags", "rhythm", "rhythms")
 QUALITY_KEYS = ("quality_warning", "signal_quality", "quality", "warnings")
 
 
@@ -53,7 +51,7 @@ def _flatten(data: dict) -> dict:
 
 def _rhythm(raw: Any) -> str | None:
     words = " ".join(raw if isinstance(raw, list) else [str(raw)]).lower() if raw else ""
-    if "fibrillation" in words or "afib" in words or "suspected_af" in words or "irregular" in words:
+    if "fibrillation" in words or "afib" in words or "suspected_af" in words:
         return "atrial_fibrillation"
     if "flutter" in words:
         return "atrial_flutter"
@@ -86,36 +84,18 @@ def from_json(data: Any) -> Preread | None:
             checked = None
         if checked is not None:
             values[key] = checked
-    rhythm = _rhythm(next((flat[k] for k in RHYTHM_KEYS if flat.get(k)), None))
+    rhythm = _rhythm(next((flat[k] for k in RHYTHM_KEYS if flat.get(k) and not isinstance(flat[k], dict)), None))
     if rhythm:
         values["rhythm"] = rhythm
-    notes = [str(flat[k]) for k in QUALITY_KEYS if flat.get(k) and not isinstance(flat[k], dict | bool)]
+    notes = [str(flat[k]) for k in QUALITY_KEYS if flat.get(k) and not isinstance(flat[k], dict | list | bool)]
+    notes += [f"{w.get('code')}: {', '.join(w.get('leads') or [])}".rstrip(": ")
+              for w in flat.get("warnings") or [] if isinstance(w, dict)]
     if not values and not notes:
         return None
     return Preread(values, notes[:3])
 
 
-async def _columns(session: AsyncSession) -> set[str]:
-    def look(sync_session) -> set[str]:  # noqa: ANN001
-        inspector = inspect(sync_session.connection())
-        if not inspector.has_table(TABLE):
-            return set()
-        return {c["name"] for c in inspector.get_columns(TABLE)}
-
-    return await session.run_sync(look)
-
-
 async def for_order(session: AsyncSession, order_id: int) -> Preread | None:
-    columns = await _columns(session)
-    if "preread" not in columns:
-        return None
-    if "order_id" in columns:
-        query = text(f"SELECT preread FROM {TABLE} WHERE order_id = :order AND preread IS NOT NULL "  # noqa: S608
-                     "ORDER BY id DESC LIMIT 1")
-    elif "study_id" in columns:
-        query = text(f"SELECT r.preread FROM {TABLE} r JOIN diagnostic_studies s ON s.id = r.study_id "  # noqa: S608
-                     "WHERE s.order_id = :order AND r.preread IS NOT NULL ORDER BY r.id DESC LIMIT 1")
-    else:
-        return None
-    raw = await session.scalar(query, {"order": order_id})
+    raw = await session.scalar(select(EcgRecording.preread).where(
+        EcgRecording.order_id == order_id, EcgRecording.preread.is_not(None)))
     return from_json(raw) if raw is not None else None

@@ -14,7 +14,8 @@ LABELS = {
               "complete_study": N_("Study complete, on the worklist"), "claim": N_("Reader opened it"),
               "release": N_("Reader released it"), "sign_preliminary": N_("Preliminary report signed"),
               "sign_final": N_("Final report signed"), "cancel": N_("Cancelled"),
-              "report_addendum": N_("Addendum to the report"), "critical_ack": N_("Critical finding acknowledged")},
+              "report_addendum": N_("Addendum to the report"), "critical_ack": N_("Critical finding acknowledged"),
+              "ecg_preread": N_("Automatic pre-read")},
     "party": {"sender": N_("Sending site"), "reader": N_("Reader"), "system": N_("System")},
     "kind": {"imaging": N_("Images"), "ecg": N_("ECG"), "pathology": N_("Slides")},
 }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -208,21 +207,12 @@ def age_on(birth: dt.date, today: dt.date) -> int:
 
 
 async def preread_hints(session: AsyncSession, order_ids: list[int]) -> dict[int, dict]:
-    """The ECG pre-read's hints ({order_id: {"labels": [...], "rank": n}}), through an adapter: the
-    pre-read lives in diagnostics/ecg/preread.py, and the worklist works the same without it."""
+    """The ECG pre-read's hints for the rows (labels, priority): shown as a hint, never a report."""
     if not order_ids:
         return {}
-    try:
-        from carebridge.diagnostics.ecg.preread import preread_hints as hints
-    except ImportError:
-        return {}
-    try:
-        async with session.begin_nested():  # a failing pre-read query must not abort the list's transaction
-            found = hints(session, order_ids)
-            return dict(await found if inspect.isawaitable(found) else found)
-    except Exception:  # the hints order and decorate the list; without them it is still the list
-        log.exception("ECG pre-read hints failed for orders %s", order_ids)
-        return {}
+    from carebridge.diagnostics.ecg.hints import preread_hints as ecg_hints  # ecg builds on the core, not on this
+
+    return await ecg_hints(session, order_ids)
 
 
 def _row(values: tuple, readers_of: set[int], now: dt.datetime, today: dt.date, english: bool) -> Row:

@@ -70,3 +70,21 @@ async def write_and_sign(world, db, dnet, order, user: User, blobs, kind: str = 
     principal = await claimed(world, db, order, user)
     await reports.save_draft(db, principal, order.id, draft)
     return await reports.sign(db, principal, order.id, kind, blobs)
+
+
+async def ecg_order_with_preread(world, db, dnet, blobs) -> tuple:  # noqa: ANN001
+    """An ECG order whose real 12-lead tracing (pydicom's waveform_ecg.dcm) went through the ECG
+    upload, so its automatic pre-read is the engine's own; returns (order, the pre-read JSON)."""
+    from pathlib import Path
+
+    from pydicom.data import get_testdata_file
+
+    from carebridge.diagnostics.ecg.read_wfdb import NamedFile
+    from carebridge.diagnostics.ecg.service import UploadRequest, upload_ecg
+
+    order = await place_order(world, db, dnet, "ECG")
+    tracing = NamedFile("ecg.dcm", Path(get_testdata_file("waveform_ecg.dcm")).read_bytes())  # noqa: ASYNC240 - small
+    recording = await upload_ecg(db, await world.principal(dnet.sender_tech), order.id, UploadRequest([tracing]),
+                                 blobs=blobs, max_bytes=10**7, max_seconds=300)
+    await db.refresh(order)
+    return order, recording.preread

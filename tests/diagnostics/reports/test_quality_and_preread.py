@@ -7,13 +7,20 @@ import json
 import random
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from carebridge.auth.models import Role
 from carebridge.diagnostics import ecg_preread, quality, reading_settings, reports
 from carebridge.diagnostics.report_models import DoubleRead, ReadingHubSettings
 from carebridge.errors import Conflict, InvalidInput, NotFound
-from tests.diagnostics.reports.helpers import MemoryBlobs, claimed, hub_doctor, ready_order, write_and_sign
+from tests.diagnostics.reports.helpers import (
+    MemoryBlobs,
+    claimed,
+    ecg_order_with_preread,
+    hub_doctor,
+    ready_order,
+    write_and_sign,
+)
 
 
 @pytest.fixture
@@ -135,17 +142,16 @@ def test_the_preread_adapter_maps_what_it_knows_and_ignores_the_rest():
 
 
 async def test_an_ecg_report_is_prefilled_from_the_preread_and_says_so_until_edited(world, db, dnet):
-    order = await ready_order(world, db, dnet, modality="ECG")
-    reader = await hub_doctor(world, db, dnet)
-    principal = await claimed(world, db, order, reader)
-    assert (await reports.access_report(db, principal, order.id)).preread is None  # no ECG engine: no table
-    await db.execute(text("CREATE TABLE ecg_recordings (id INTEGER PRIMARY KEY, order_id INTEGER, preread TEXT)"))
-    await db.execute(text("INSERT INTO ecg_recordings (id, order_id, preread) VALUES (1, :o, :p)"), {
-        "o": order.id, "p": json.dumps({"heart_rate": 112, "qrs_ms": 88, "rhythm": "sinus tachycardia"})})
+    order, pre = await ecg_order_with_preread(world, db, dnet, MemoryBlobs())
+    principal = await claimed(world, db, order, await hub_doctor(world, db, dnet))
     view = await reports.access_report(db, principal, order.id)
-    assert view.preread.values == {"heart_rate": 112, "qrs": 88, "rhythm": "sinus_tachycardia"}
+    assert abs(view.preread.values["heart_rate"] - pre["heart_rate_bpm"]) < 1
+    assert abs(view.preread.values["qrs"] - pre["measurements"]["qrs_ms"]) < 1
+    assert view.preread.values["rhythm"] == "sinus"  # the engine's flags say sinus rhythm for this tracing
+    kept = {k: str(view.preread.values[k]) for k in ("heart_rate", "rhythm")}
+    edited_qrs = str(round(view.preread.values["qrs"]) + 6)
     await reports.save_draft(db, principal, order.id, reports.DraftInput(
-        findings={"heart_rate": "112", "qrs": "92", "rhythm": "sinus_tachycardia"}, impression="窦性心动过速。"))
+        findings={**kept, "qrs": edited_qrs}, impression="窦性心律。"))
     version = await reports.sign(db, principal, order.id, "final", MemoryBlobs())
-    sources = {f["key"]: f["source"] for f in json.loads(version.content)["findings"]}
+    sources = {f["key"]: f["source"] for f in json.loads(version.content)["findings"] if f["key"] in kept | {"qrs": 0}}
     assert sources == {"heart_rate": "preread", "qrs": "reader", "rhythm": "preread"}

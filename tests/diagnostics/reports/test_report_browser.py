@@ -146,7 +146,9 @@ async def _person(chromium, base_url: str, name: str, width: int = 1280, height:
     page.shots = Shots(page, name)
     page.console_lines = []
     page.on("console", lambda m: page.console_lines.append(f"{m.type}: {m.text} ({m.location.get('url', '')})"))
-    page.on("requestfailed", lambda r: page.console_lines.append(f"http failed: {r.url}"))
+    # A request the page itself abandons by navigating away (the viewer's image list) is not a failure.
+    page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
+            and page.console_lines.append(f"http failed: {r.url} {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and page.console_lines.append(f"http {r.status}: {r.url}"))
     return page
 

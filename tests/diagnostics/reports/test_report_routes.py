@@ -5,11 +5,10 @@ write, the reader writes and signs; the reading page and autosave work as a brow
 from __future__ import annotations
 
 import io
-import json
 import random
 
 from pypdf import PdfReader
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from carebridge.auth.models import Role
 from carebridge.diagnostics import quality, reports
@@ -19,6 +18,7 @@ from tests.diagnostics.reports.helpers import (
     CT_HEAD_DRAFT,
     MemoryBlobs,
     claimed,
+    ecg_order_with_preread,
     hub_doctor,
     ready_order,
     write_and_sign,
@@ -243,22 +243,17 @@ async def test_the_settings_and_quality_pages_are_the_admins(client, world, db, 
 
 
 async def test_an_ecg_draft_starts_from_the_preread_on_the_page_and_over_the_api(client, world, db, dnet):
-    order = await ready_order(world, db, dnet, modality="ECG")
+    order, pre = await ecg_order_with_preread(world, db, dnet, MemoryBlobs())
     reader = await hub_doctor(world, db, dnet)
     await claimed(world, db, order, reader)
-    await db.execute(text("CREATE TABLE ecg_recordings (id INTEGER PRIMARY KEY, study_id INTEGER, preread TEXT)"))
-    study_id = await db.scalar(text("SELECT id FROM diagnostic_studies WHERE order_id = :o"), {"o": order.id})
-    await db.execute(text("INSERT INTO ecg_recordings (id, study_id, preread) VALUES (1, :s, :p)"), {
-        "s": study_id, "p": json.dumps({"hr_bpm": 44, "qtc_ms": 480, "rhythm": ["sinus", "bradycardia"],
-                                        "quality_warning": "noisy lead V2"})})
     draft = (await client.get(f"/api/v1/diagnosis/orders/{order.id}/report/draft",
                               headers=await world.token(reader))).json()
-    assert draft["template"]["key"] == "ecg_12lead" and draft["preread"]["notes"] == ["noisy lead V2"]
-    assert draft["findings"] == {"heart_rate": 44, "qtc_bazett": 480, "rhythm": "sinus_bradycardia"}
-    assert draft["preread_keys"] == ["heart_rate", "qtc_bazett", "rhythm"]
+    assert draft["template"]["key"] == "ecg_12lead"
+    assert abs(draft["findings"]["heart_rate"] - pre["heart_rate_bpm"]) < 1
+    assert {"heart_rate", "qrs", "rhythm"} <= set(draft["preread_keys"])
     await login_as(client, db, reader)
     page = (await client.get(f"/diagnosis/orders/{order.id}/read")).text
-    assert page.count('data-testid="preread-mark"') == 3 and "noisy lead V2" in page and 'value="44"' in page
+    assert page.count('data-testid="preread-mark"') == len(draft["preread_keys"])
 
 
 async def test_the_reading_page_shows_the_viewer_for_the_kind_of_study(client, world, db, dnet):

@@ -158,21 +158,19 @@ async def test_the_stamp_changes_when_a_row_would(world, db, dnet):
     assert await wl.worklist_stamp(db, reader) == await wl.worklist_stamp(db, reader)
 
 
-async def test_ecg_pre_read_hints_come_through_the_adapter_when_present(world, db, dnet, monkeypatch):
-    import sys
-    import types
+async def test_an_ecg_row_shows_the_automatic_pre_read(world, db, dnet, tmp_path):
+    from pydicom.data import get_testdata_file
 
-    order = await ready_order(world, db, dnet, "ECG")
-    reader = await world.principal(dnet.reader)
-    assert (await wl.worklist(db, reader, make_filters())).rows[0].preread is None  # not on this branch: no hints
-    module = types.ModuleType("carebridge.diagnostics.ecg.preread")
+    from carebridge.diagnostics.ecg.read_wfdb import NamedFile
+    from carebridge.diagnostics.ecg.service import UploadRequest, upload_ecg
+    from carebridge.kit.blobs import LocalBlobStore
+    from tests.diagnostics.conftest import place_order
 
-    async def preread_hints(session, order_ids):  # noqa: ANN001, ANN202 - the ECG engineer's signature
-        return {i: {"labels": ["sinus tachycardia"], "rank": 2} for i in order_ids}
-
-    module.preread_hints = preread_hints
-    package = sys.modules.get("carebridge.diagnostics.ecg") or types.ModuleType("carebridge.diagnostics.ecg")
-    monkeypatch.setitem(sys.modules, "carebridge.diagnostics.ecg", package)
-    monkeypatch.setitem(sys.modules, "carebridge.diagnostics.ecg.preread", module)
-    row = (await wl.worklist(db, reader, make_filters())).rows[0]
-    assert row.order.id == order.id and row.preread == {"labels": ["sinus tachycardia"], "rank": 2}
+    order = await place_order(world, db, dnet, "ECG")
+    data = open(get_testdata_file("waveform_ecg.dcm"), "rb").read()  # noqa: SIM115, ASYNC230 - a small test file
+    recording = await upload_ecg(db, await world.principal(dnet.sender_tech), order.id,
+                                 UploadRequest(files=[NamedFile("ecg.dcm", data)]), blobs=LocalBlobStore(tmp_path),
+                                 max_bytes=10_000_000, max_seconds=300)
+    row = (await wl.worklist(db, await world.principal(dnet.reader), make_filters())).rows[0]
+    assert row.order.id == order.id and row.preread["labels"]
+    assert row.preread["heart_rate_bpm"] == round(recording.preread["heart_rate_bpm"])
