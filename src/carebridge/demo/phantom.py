@@ -90,3 +90,26 @@ def chest_radiograph(patient: tuple[str, str], accession: str, when: dt.datetime
     img[_ellipse(img.shape, c + 0.08 * size, c - 0.04 * size, 0.13 * size, 0.11 * size)] = 2400  # heart
     img += np.random.default_rng(7).normal(0, 30, img.shape)
     return _encode(ds, np.clip(img, 0, 4095))
+
+
+def stained_section(width: int = 1600, height: int = 1200, seed: int = 11) -> bytes:
+    """A PNG that looks like an H&E section at low power: eosin-pink stroma with haematoxylin-purple
+    nuclei, denser in a few glands. For the demo's pathology order (a micrograph, no scanner)."""
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    img = np.zeros((height, width, 3), dtype=np.float32)
+    img[:] = (236, 186, 206)
+    img += rng.normal(0, 6, img.shape)
+    y, x = np.mgrid[:height, :width]
+    for cy, cx, r in rng.uniform((0, 0, 60), (height, width, 160), size=(14, 3)):
+        ring = np.abs(np.hypot(y - cy, x - cx) - r) < 14
+        img[ring] = (150, 90, 160)
+        img[np.hypot(y - cy, x - cx) < r - 14] = (250, 235, 242)  # the gland's lumen
+    nuclei = rng.uniform((0, 0), (height, width), size=(2500, 2)).astype(int)
+    for ny, nx in nuclei:
+        img[max(ny - 3, 0):ny + 3, max(nx - 3, 0):nx + 3] = (95, 60, 140)
+    picture = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
