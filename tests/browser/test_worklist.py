@@ -6,17 +6,12 @@ told, in the row, who has it. Screenshots at desktop and phone width."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyotp
 import pytest
-from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from carebridge.access.models import Consent
 from carebridge.auth import service as auth
@@ -26,39 +21,20 @@ from carebridge.diagnostics import service, studies
 from carebridge.diagnostics.models import DiagnosisOrder
 from carebridge.diagnostics.studies import Arrival
 from carebridge.kit.clock import utcnow
-from carebridge.migrations import alembic_config
-from carebridge.network.models import Facility, ServiceKind, ServiceOffering, Tier
+from carebridge.network.models import Facility, Practitioner, ServiceKind, ServiceOffering, Tier
 from carebridge.records.models import Patient, PatientRegistration
-from tests.browser.conftest import CHROMIUM, OUTPUT, _free_port, _wait_until_up
+from tests.browser.conftest import OUTPUT
+from tests.browser.diagnosis_server import QUIET_SECONDS, Server, start_server
 from tests.browser.steps import sign_in
-from tests.conftest import ENGINES, PG_URL, _asyncpg_url
+from tests.conftest import ENGINES
 
 pytestmark = pytest.mark.browser
 PASSWORD = "worklist-browser-password"
-QUIET_SECONDS = 1.0
 ADMIN_TOTP = pyotp.random_base32()
 # The reading page itself belongs to the report feature; until it is merged it answers 404 here.
 
 
-class Server:
-    def __init__(self, base_url: str, url: str, ids: dict) -> None:
-        self.base_url, self.url, self.ids = base_url, url, ids
-
-
-async def _database_url(engine_name: str, tmp: Path) -> str:
-    if engine_name == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp / 'worklist.db'}"
-    base = _asyncpg_url(PG_URL)
-    name = base.rsplit("/", 1)[1] + "_worklist_browser"  # its own database: the shared live server has one
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-async def _arrange(session) -> dict:  # noqa: ANN001
+async def _arrange(session, blob_dir: Path) -> dict:  # noqa: ANN001
     hub = Facility(code="WL-HUB", name="江城市中心医院", name_en="Jiangcheng Central Hospital",
                    tier=Tier.city_hospital.value)
     centre = Facility(code="WL-CHC", name="东湖社区卫生服务中心", name_en="Donghu Community Health Center",
@@ -71,6 +47,8 @@ async def _arrange(session) -> dict:  # noqa: ANN001
                                     roles=[(Role.doctor, hub.id)])
     second = await auth.create_user(session, username="dr.zhou", display_name="周影像", password=PASSWORD,
                                     roles=[(Role.doctor, hub.id)])
+    session.add_all(Practitioner(user_id=u.id, title="attending", license_no=f"WL-{u.id}", languages=["zh"])
+                    for u in (reader, second))  # attendings: they may sign final reports, so they are assigned
     sender = await auth.create_user(session, username="dr.he", display_name="何全科", password=PASSWORD,
                                     roles=[(Role.doctor, centre.id)])
     admin = await auth.create_user(session, username="admin.wu", display_name="吴主任", password=PASSWORD,
@@ -89,30 +67,10 @@ async def _arrange(session) -> dict:  # noqa: ANN001
 
 @pytest.fixture(scope="module", params=ENGINES)
 async def worklist_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    if not CHROMIUM:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed: CI must run the browser tests")
-        pytest.skip("chromium not installed")
-    tmp = tmp_path_factory.mktemp(f"worklist-{request.param}")
-    url = await _database_url(request.param, tmp)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
-    engine = make_engine(url)
-    async with unit_of_work(make_sessionmaker(engine)) as session:
-        ids = await _arrange(session)
-    await engine.dispose()
-    port = _free_port()
-    # The completion loop runs here, as in production: a quiet study completes within ~1.5 s.
-    env = {**os.environ, "CAREBRIDGE_DATABASE_URL": url, "CAREBRIDGE_DATA_DIR": str(tmp),
-           "CAREBRIDGE_BLOB_DIR": str(tmp / "blobs"), "CAREBRIDGE_DIAGNOSIS_COMPLETION_POLL_SECONDS": "0.5",
-           "CAREBRIDGE_DIAGNOSIS_QUIET_SECONDS": str(QUIET_SECONDS), "CAREBRIDGE_DIAGNOSIS_WORKLIST_POLL_SECONDS": "1"}
-    log = (tmp / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1",  # noqa: ASYNC220
-                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_until_up(base_url, process, tmp / "server.log")
-    yield Server(base_url, url, ids)
-    process.terminate()
-    process.wait(timeout=15)
+    server = await start_server(request.param, tmp_path_factory.mktemp(f"worklist-{request.param}"),
+                                "worklist_browser", _arrange, {"CAREBRIDGE_DIAGNOSIS_WORKLIST_POLL_SECONDS": "1"})
+    yield server
+    server.stop()
 
 
 async def _send_study(server: Server, urgency: str = "stat", started: dt.datetime | None = None) -> int:
