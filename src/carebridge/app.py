@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware,
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 MULTIPART_OVERHEAD = 1024 * 1024
+SLIDE_UPLOAD = re.compile(r"/api/v1/diagnosis/orders/\d+/slides")  # whole-slide images run to gigabytes
 # STOW-RS and the order's DICOM upload take whole studies (diagnostics/imaging/stow.py).
-DICOM_UPLOAD_PATHS = (r"/dicomweb/studies(/[0-9.]+)?", r"/api/v1/diagnosis/orders/[0-9]+/dicom")
+DICOM_UPLOADS = (re.compile(r"/dicomweb/studies(/[0-9.]+)?"), re.compile(r"/api/v1/diagnosis/orders/[0-9]+/dicom"))
 
 
 def _routers() -> list:
@@ -45,9 +47,23 @@ def _routers() -> list:
     )
     from carebridge.consultations import pages as consultations_pages
     from carebridge.diagnostics import api as diagnostics_api
+    from carebridge.diagnostics import pages as diagnostics_pages
+    from carebridge.diagnostics import (
+        quality_api,
+        quality_pages,
+        report_api,
+        report_pages,
+        worklist_api,
+        worklist_pages,
+    )
+    from carebridge.diagnostics.ecg import api as ecg_api
+    from carebridge.diagnostics.ecg import pages as ecg_pages
     from carebridge.diagnostics.imaging import api as imaging_api
+    from carebridge.diagnostics.imaging import dicomweb, viewer_pages
     from carebridge.diagnostics.imaging import pages as imaging_pages
     from carebridge.diagnostics.imaging import stow as imaging_stow
+    from carebridge.diagnostics.pathology import api as pathology_api
+    from carebridge.diagnostics.pathology import pages as pathology_pages
     from carebridge.network import api as network_api
     from carebridge.network import pages as network_pages
     from carebridge.notifications import admin_pages as notification_admin_pages
@@ -65,14 +81,17 @@ def _routers() -> list:
         shell_pages.router, auth_pages.router, network_pages.router, records_pages.router,
         access_pages.router, audit_pages.router, notification_pages.router, referrals_pages.router,
         coordination_pages.router, consultations_pages.router,  # coordination first: /consultations/breaches
-        opinion_pages.router, room_pages.router,
-        analytics_pages.router, analytics_api.router,
+        opinion_pages.router, room_pages.router, diagnostics_pages.router,
+        analytics_pages.router, analytics_api.router, worklist_pages.router, worklist_api.router,
         auth_api.router, network_api.router, records_api.router, access_api.router, audit_api.router,
         realtime_api.router, realtime_api.ws_router, referrals_api.router,
         coordination_api.router, consultations_api.router,  # coordination first: /api/v1/consultations/breaches
         opinion_api.router, room_api.router, diagnostics_api.router,
+        pathology_api.router, pathology_api.media, pathology_pages.router, ecg_api.router, ecg_pages.router,
+        dicomweb.router, viewer_pages.router, viewer_pages.api_router,
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
+        report_pages.router, report_api.router, quality_pages.router, quality_api.router,
     ]
 
 
@@ -129,7 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.upload_max_bytes + MULTIPART_OVERHEAD,
-                       large_paths=DICOM_UPLOAD_PATHS, large_max_bytes=settings.dicom_max_request_bytes)
+                       larger=[(SLIDE_UPLOAD, settings.pathology_upload_max_bytes + MULTIPART_OVERHEAD),
+                               *((path, settings.dicom_max_request_bytes) for path in DICOM_UPLOADS)])
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

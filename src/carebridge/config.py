@@ -65,6 +65,33 @@ class Settings(BaseSettings):
     # often (0 turns the loop off in this process; tests complete studies with an explicit time).
     diagnosis_quiet_seconds: float = Field(10.0, ge=0)
     diagnosis_completion_poll_seconds: float = Field(0.5, ge=0)
+    # A reader's claim on an order (one reader at a time) runs out after this long unless renewed.
+    diagnosis_claim_minutes: int = Field(15, ge=1, le=240)
+    # The reading worklist: an unsigned order that has used this share of its turnaround target and
+    # that nobody is reading is escalated once (the on-call reader told, the order moved to the top).
+    diagnosis_escalation_share: float = Field(0.75, gt=0, le=1)
+    # The escalation and breach sweep runs inside the completion loop at most this often; 0 turns it
+    # off in this process (with the completion loop off it does not run either).
+    diagnosis_sweep_seconds: float = Field(15.0, ge=0)
+    # An open worklist page asks this often whether its rows changed (a stamp without patient data)
+    # and reloads them only when they did.
+    diagnosis_worklist_poll_seconds: float = Field(1.0, ge=0.5, le=60)
+
+    # Pathology slides. Whole-slide images run to gigabytes, so their upload route has its own body
+    # limit (every other route keeps upload_max_bytes).
+    pathology_upload_max_bytes: int = Field(4 * 1024**3, ge=1024)
+    # OpenSlide needs real file paths: each slide's working copy lives here (default
+    # <data_dir>/slides); the blob store stays the record, and a missing copy is rebuilt from it.
+    pathology_slide_dir: Path | None = None
+    # A plain micrograph is decoded whole into memory to be tiled: refuse larger ones (decompression
+    # bombs) before decoding. A whole slide is tiled from its pyramid; its sides are bounded instead.
+    pathology_micrograph_max_pixels: int = Field(64_000_000, ge=1_000_000)
+    pathology_max_side_pixels: int = Field(400_000, ge=1_000)
+    # Open slides (and their Deep Zoom generators) kept per process, least recently used dropped first.
+    pathology_open_slides: int = Field(16, ge=1, le=1024)
+    pathology_tile_quality: int = Field(80, ge=30, le=95)
+    # The longest ECG accepted for upload, in seconds (a resting ECG is 10 s; rhythm strips longer).
+    ecg_max_seconds: float = Field(300.0, ge=10, le=3600)
 
     # The DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). `carebridge serve` starts it in a
     # child process when enabled; `carebridge dicom` runs it alone. Loopback unless told otherwise.
@@ -123,6 +150,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'carebridge.db').as_posix()}"
         if self.blob_dir is None:
             self.blob_dir = self.data_dir / "blobs"
+        if self.pathology_slide_dir is None:
+            self.pathology_slide_dir = self.data_dir / "slides"
         return self
 
     @property

@@ -9,7 +9,11 @@ from carebridge.consultations import room_models as consultation_room_models  # 
 from carebridge.consultations import schedule_models as consultation_schedule_models  # noqa: F401
 from carebridge.db import Base
 from carebridge.diagnostics import models as diagnostics_models  # noqa: F401
+from carebridge.diagnostics import reading_models as diagnostics_reading_models  # noqa: F401
+from carebridge.diagnostics import report_models as diagnostics_report_models  # noqa: F401
+from carebridge.diagnostics.ecg import models as ecg_models  # noqa: F401
 from carebridge.diagnostics.imaging import models as imaging_models  # noqa: F401
+from carebridge.diagnostics.pathology import models as pathology_models  # noqa: F401
 from carebridge.network import models as network_models  # noqa: F401
 from carebridge.notifications import models as notification_models  # noqa: F401
 from carebridge.records import models as records_models  # noqa: F401

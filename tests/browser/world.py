@@ -14,6 +14,8 @@ from carebridge.auth.models import Role, User
 from carebridge.network.models import Facility, FacilityLink, Tier
 from carebridge.records.models import Patient, PatientRegistration
 from tests.browser.consultation_world import arrange_consultation_world
+from tests.browser.ecg_world import arrange_ecg_world
+from tests.browser.pathology_world import arrange_pathology_world
 
 PASSWORD = "browser-test-password"
 TOTP_SECRET = pyotp.random_base32()
@@ -41,6 +43,8 @@ async def arrange_browser_world(session: AsyncSession, blob_dir: Path) -> dict:
         roles=[(Role.patient, county.id)], patient_id=patient.id)
     await session.flush()
     consultation = await arrange_consultation_world(session, blob_dir, PASSWORD)
-    return {**consultation, "password": PASSWORD, "totp_secret": TOTP_SECRET, "doctor": doctor.username,
+    consultation |= await arrange_ecg_world(session, blob_dir, PASSWORD)
+    pathology = await arrange_pathology_world(session, PASSWORD)
+    return {**consultation, **pathology, "password": PASSWORD, "totp_secret": TOTP_SECRET, "doctor": doctor.username,
             "patient_user": patient_user.username, "patient_id": patient.id, "patient_name": patient.name,
             "county_id": county.id}

@@ -19,6 +19,7 @@ from carebridge.auth import service as auth
 from carebridge.auth.models import RoleAssignment, User
 from carebridge.db import make_engine, make_sessionmaker, unit_of_work
 from carebridge.demo.seed import DEMO_PASSWORD, load_demo
+from carebridge.diagnostics.report_record import LOINC as DIAGNOSIS_REPORT_LOINC
 from carebridge.errors import NotFound
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.migrations import alembic_config
@@ -65,7 +66,7 @@ async def test_full_demo_has_the_promised_network_people_and_patients(db, tmp_pa
     refused = await db.scalar(select(func.count()).select_from(Consent).where(Consent.status == "refused"))
     assert 0 < refused < 200
     assert [role for role, _ in logins] == ["platform_admin", "facility_admin", "doctor", "specialist", "nurse",
-                                            "technician", "pharmacist", "patient"]
+                                            "technician", "radiologist", "pathologist", "pharmacist", "patient"]
 
 
 async def test_every_facility_but_the_national_centre_hangs_from_a_hub_one_tier_up(db, tmp_path):
@@ -191,7 +192,11 @@ async def _seed_fresh_file(path, blobs) -> tuple:  # noqa: ANN001
             nids = (await session.scalars(select(Patient.national_id).order_by(Patient.id))).all()
             values = (await session.execute(select(Observation.code, Observation.value_num)
                                             .order_by(Observation.id))).all()
-            return codes, nids, [tuple(v) for v in values]
+            # The record's documents are generated from the seed; the diagnosis demo's images and
+            # signed reports carry fresh UIDs and signing times, so their files differ run to run.
+            files = (await session.scalars(select(Document.blob_digest).where(
+                Document.code.not_in(DIAGNOSIS_REPORT_LOINC.values())).order_by(Document.blob_digest))).all()
+            return codes, nids, [tuple(v) for v in values], files
     finally:
         await engine.dispose()
 
@@ -200,6 +205,22 @@ async def test_two_fresh_databases_get_identical_demo_data(tmp_path):
     first = await _seed_fresh_file(tmp_path / "one.db", LocalBlobStore(tmp_path / "blobs1"))
     second = await _seed_fresh_file(tmp_path / "two.db", LocalBlobStore(tmp_path / "blobs2"))
     assert len(first[0]) == 87 and len(first[1]) == 50 and len(first[2]) > 1000
-    assert first == second
-    assert sorted(p.name for p in (tmp_path / "blobs1").rglob("*") if p.is_file()) == \
-        sorted(p.name for p in (tmp_path / "blobs2").rglob("*") if p.is_file())
+    assert first == second and first[3]
+    assert set(first[3]) <= {p.name for p in (tmp_path / "blobs2").rglob("*") if p.is_file()}
+
+
+async def test_the_demo_patient_has_diagnosis_orders_in_every_state_a_reader_meets(db, tmp_path):
+    from carebridge.diagnostics import reports, studies
+    from carebridge.diagnostics.models import DiagnosisOrder
+
+    await load_demo(db, scale=0.01, blobs=LocalBlobStore(tmp_path), today=TODAY)
+    users = {u.username: u for u in (await db.scalars(select(User).where(User.username.like("demo.%")))).all()}
+    orders = {o.modality: o for o in (await db.scalars(select(DiagnosisOrder))).all()}
+    assert {m: o.state for m, o in orders.items()} == {"CT": "reported", "DX": "ready", "ECG": "ready", "SM": "ready"}
+    radiologist = await auth.load_principal(db, users["demo.radiologist"], via="token")
+    signed = await reports.access_report(db, radiologist, orders["CT"].id)
+    assert signed.final and signed.verification.verified and signed.row.critical_ack_at is not None
+    assert orders["CT"].hub_facility_id == orders["DX"].hub_facility_id
+    assert len(await studies.unmatched_studies(db, radiologist, orders["DX"].hub_facility_id)) == 1
+    pathologist = await auth.load_principal(db, users["demo.pathologist"], via="token")
+    assert orders["SM"].hub_facility_id in pathologist.facilities_with("doctor")

@@ -113,3 +113,24 @@ async def test_the_api_orders_and_cancels(client, world, db, dnet):
     gone = await client.post(f"/api/v1/diagnosis/orders/{order_id}/cancel", json={"reason": "patient left"},
                              headers=await world.token(dnet.sender))
     assert gone.status_code == 200 and gone.json()["state"] == "cancelled"
+
+
+async def test_one_reader_at_a_time_and_an_expired_claim_is_taken_over(world, db, dnet):
+    from carebridge.diagnostics import claims
+
+    order = await place_order(world, db, dnet, modality="ECG")
+    await studies.receive_item(db, _arrival(dnet, "1.2.3.6", modality="ECG", order_id=order.id, single_object=True))
+    first = await world.principal(dnet.reader)
+    await claims.claim(db, first, order.id)
+    assert order.read_started_at is not None
+    with pytest.raises(Conflict) as taken:
+        await claims.claim(db, await world.principal(dnet.reader2), order.id)
+    assert taken.value.code == "claimed"
+    with pytest.raises(Forbidden):
+        await claims.claim(db, await world.principal(dnet.sender), order.id)
+    order.claimed_until = utcnow() - dt.timedelta(seconds=1)
+    await db.flush()
+    await claims.claim(db, await world.principal(dnet.reader2), order.id)
+    assert order.claimed_by_id == dnet.reader2.id
+    with pytest.raises(Conflict):
+        await claims.require_claim(db, first, order)

@@ -45,6 +45,8 @@ DEMO_LOGINS = [
     ("specialist", "demo.cardiologist"),
     ("nurse", "demo.nurse"),
     ("technician", "demo.technician"),
+    ("radiologist", "demo.radiologist"),
+    ("pathologist", "demo.pathologist"),
     ("pharmacist", "demo.pharmacist"),
     ("patient", "demo.patient"),
 ]
@@ -126,6 +128,12 @@ def _name_demo_logins(staff: list[Person], town: FacilitySpec, county: FacilityS
     first(Role.doctor, city, "cardiology").username = "demo.cardiologist"
     first(Role.nurse, town).username = "demo.nurse"
     first(Role.technician, county).username = "demo.technician"
+    # The readers at the demo township's hubs: the county reads its images and ECGs, the city its slides.
+    for reader, username in ((first(Role.doctor, county, "radiology"), "demo.radiologist"),
+                             (first(Role.doctor, city, "pathology"), "demo.pathologist")):
+        reader.username = username
+        if reader.title == Title.resident:
+            reader.title = Title.attending  # signs final reports
     first(Role.pharmacist, county).username = "demo.pharmacist"
 
 

@@ -7,9 +7,18 @@ from typing import Annotated
 from fastapi import Query
 from sqlalchemy import select
 
-from carebridge.diagnostics import service, studies
+from carebridge.diagnostics import listing, service, studies
 from carebridge.diagnostics.models import OrderEvent
-from carebridge.diagnostics.schemas import CancelIn, EventOut, LinkIn, OrderDetail, OrderIn, OrderOut, StudyOut
+from carebridge.diagnostics.schemas import (
+    CancelIn,
+    EventOut,
+    LinkIn,
+    OrderDetail,
+    OrderIn,
+    OrderList,
+    OrderOut,
+    StudyOut,
+)
 from carebridge.kit.pagination import MAX_PAGE_SIZE
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
@@ -32,6 +41,16 @@ async def order_diagnosis(body: OrderIn, db: Db, principal: CurrentPrincipal) ->
     one named). The reading hub gets access to the relevant record for the order's life."""
     order = await service.order_diagnosis(db, principal, service.OrderRequest(**body.model_dump()))
     return await _detail(db, *await service.read_order(db, principal, order.id))
+
+
+@router.get("/diagnosis/orders", response_model=OrderList)
+async def list_orders(db: Db, principal: CurrentPrincipal, cursor: str | None = None,
+                      side: Annotated[str, Query(pattern="^(any|sent|received)$")] = "any",
+                      state: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50) -> OrderList:
+    """Orders my facilities sent ("sent"), orders sent to my facilities for reading ("received"), or both."""
+    page = await listing.list_orders(db, principal, cursor=cursor, limit=limit, side=side, state=state)
+    return OrderList(items=[OrderOut.model_validate(o) for o in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/diagnosis/orders/{order_id}", response_model=OrderDetail)

@@ -60,6 +60,11 @@ class OrderOut(BaseModel):
     claimed_until: dt.datetime | None
 
 
+class OrderList(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
 class StudyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

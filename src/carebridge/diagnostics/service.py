@@ -27,6 +27,7 @@ from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
+from carebridge.diagnostics import reading_settings
 from carebridge.diagnostics.lifecycle import OPEN, Action, Party, State, next_state
 from carebridge.diagnostics.models import DiagnosisOrder, Modality, OrderEvent, StudyKind, Urgency, kind_of
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -115,9 +116,11 @@ async def order_diagnosis(session: AsyncSession, principal: Principal, data: Ord
     accession = data.accession_number.strip() or new_accession_number()
     if await session.scalar(select(DiagnosisOrder.id).where(DiagnosisOrder.accession_number == accession)):
         raise Conflict(N_("an order with this accession number already exists"), code="duplicate_accession")
+    hub = await _route(session, data, access.facility_id)
     order = DiagnosisOrder(
         patient_id=access.patient.id, requesting_facility_id=access.facility_id,
-        requesting_user_id=principal.user_id, hub_facility_id=await _route(session, data, access.facility_id),
+        requesting_user_id=principal.user_id, hub_facility_id=hub,
+        two_step=(await reading_settings.settings_for(session, hub)).two_step,  # the hub's rule when ordered
         modality=data.modality, body_part=data.body_part.strip(), clinical_question=data.clinical_question.strip(),
         urgency=data.urgency, frozen_section=data.frozen_section, accession_number=accession,
         state=State.awaiting_study.value, version=1)

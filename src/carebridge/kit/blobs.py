@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -68,6 +69,35 @@ class LocalBlobStore:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+
+    async def put_file(self, source: Path) -> str:
+        """Stores a file without reading it into memory (whole-slide images run to gigabytes): hard
+        linked when it is on the same file system, copied otherwise."""
+        return await asyncio.to_thread(self._put_file, source)
+
+    def _put_file(self, source: Path) -> str:
+        sha = hashlib.sha256()
+        with source.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".incoming-{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return digest
 
     async def get(self, digest: str) -> bytes:
         path = self._path(digest)

@@ -1,0 +1,1 @@
+"""Pathology: whole-slide images and micrographs of a pathology (SM) order, served as Deep Zoom tiles."""
