@@ -28,7 +28,8 @@ async def test_an_order_goes_to_the_nearest_higher_hub_and_opens_the_relevant_re
     assert order.accession_number.startswith("CB") and len(order.accession_number) <= 16
     grant = await db.scalar(select(AccessGrant).where(AccessGrant.source_type == "diagnosis_order",
                                                       AccessGrant.source_id == order.id))
-    assert grant.grantee_facility_id == dnet.hub.id and "document" in grant.scope_kinds
+    assert grant.grantee_facility_id == dnet.hub.id and "condition" in grant.scope_kinds
+    assert "document" not in grant.scope_kinds  # signed reports: a blinded second reader must not see them
     seen = await access_patient(db, await world.principal(dnet.reader), dnet.patient.id)
     assert seen.basis == "grant"
 

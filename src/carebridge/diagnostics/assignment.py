@@ -261,6 +261,8 @@ async def set_profile(session: AsyncSession, principal: Principal, hub_id: int, 
     a doctor cannot grant it to themselves."""
     if not principal.has_role(Role.facility_admin, hub_id):
         raise Forbidden(N_("only the hub's administrators set reader profiles"))
+    if user_id == principal.user_id:  # an administrator who also reads would otherwise sign final on their own say
+        raise Forbidden(N_("another administrator sets your own reader profile"))
     modalities, parts = _clean_profile(data)
     if user_id not in {user.id for user, _ in await _doctors(session, hub_id)}:
         raise NotFound(N_("no such doctor at this hub"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carebridge.access.models import Purpose
+from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
 from carebridge.diagnostics.models import DiagnosisOrder
@@ -34,4 +36,14 @@ async def list_orders(session: AsyncSession, principal: Principal, *, cursor: st
         query = query.where(DiagnosisOrder.id < int(after[0]))
     rows = list((await session.scalars(query.order_by(DiagnosisOrder.id.desc()).limit(limit + 1))).all())
     more = len(rows) > limit
+    await _audit_list(session, principal, rows[:limit])
     return Page(rows[:limit], encode_cursor([rows[limit - 1].id]) if more else None)
+
+
+async def _audit_list(session: AsyncSession, principal: Principal, shown: list[DiagnosisOrder]) -> None:
+    """Rows carry the clinical question beside the patient's id: one audit row per list as shown."""
+    if shown:
+        await audit.append(session, audit.Entry(
+            action="diagnosis_order_list", outcome="allowed", actor=principal.actor(),
+            resource_type="DiagnosisOrderList", purpose=Purpose.diagnosis.value,
+            detail={"order_ids": [o.id for o in shown], "patient_ids": sorted({o.patient_id for o in shown})}))

@@ -334,7 +334,9 @@ async def add_addendum(session: AsyncSession, principal: Principal, order_id: in
                                   prev, report.id, principal.user_id, text, bool(is_critical), at))
     session.add(addendum)
     await session.flush()
-    await service.record_event(session, principal.user_id, order, Party.reader, "report_addendum", text)
+    # The timeline shows every party (and hub technicians, and a blinded second reader): the hash, not the text.
+    await service.record_event(session, principal.user_id, order, Party.reader, "report_addendum",
+                               f"SHA-256 {addendum.hash}")
     await service.audit_order(session, principal.actor(order.hub_facility_id), order, "report_addendum",
                               detail={"hash": addendum.hash, "critical": addendum.critical})
     if addendum.critical:

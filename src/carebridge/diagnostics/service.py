@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.grants import grant_access
-from carebridge.access.models import AccessGrant, Purpose
-from carebridge.access.service import WRITE, access_patient, record_denial
+from carebridge.access.models import AccessGrant, ConsentStatus, Purpose
+from carebridge.access.service import WRITE, access_patient, current_consent, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -39,7 +39,9 @@ from carebridge.network.offerings import find_service_providers
 GRANT_SOURCE = "diagnosis_order"
 OPEN_GRANT_DAYS = 3650
 GRANT_DAYS_AFTER_END = 30
-RELEVANT_KINDS = ("condition", "observation", "procedure", "medication", "allergy", "document")
+# Not documents: they include signed diagnosis reports, which a blinded second reader at the hub must
+# not read before giving their own (quality.py); the order's own report reaches its parties directly.
+RELEVANT_KINDS = ("condition", "observation", "procedure", "medication", "allergy")
 SENDER_ROLES = (Role.doctor, Role.nurse, Role.technician)
 ACCESSION_MAX = 16  # DICOM SH
 NOTE_MAX = 2000
@@ -113,6 +115,10 @@ async def order_diagnosis(session: AsyncSession, principal: Principal, data: Ord
                                   action="diagnosis_order", mode=WRITE)
     if not any(principal.has_role(r, access.facility_id) for r in SENDER_ROLES):
         raise Forbidden(N_("only clinicians and technicians can order a remote diagnosis"))
+    consent = await current_consent(session, access.patient.id)
+    if consent is None or consent.status != ConsentStatus.granted:  # the study and record leave the facility
+        raise Conflict(N_("the patient has not agreed to share their record with other facilities; "
+                          "record their consent first"), code="no_consent")
     accession = data.accession_number.strip() or new_accession_number()
     if await session.scalar(select(DiagnosisOrder.id).where(DiagnosisOrder.accession_number == accession)):
         raise Conflict(N_("an order with this accession number already exists"), code="duplicate_accession")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
 from carebridge.access.service import record_denial
+from carebridge.audit import service as audit
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.diagnostics import service
@@ -121,9 +122,9 @@ async def _order_for(session: AsyncSession, arrival: Arrival) -> DiagnosisOrder 
 
 
 async def _attach(session: AsyncSession, study: DiagnosticStudy, order: DiagnosisOrder) -> None:
-    study.order_id, study.patient_id = order.id, order.patient_id
-    if study.hub_facility_id is None:
-        study.hub_facility_id = order.hub_facility_id
+    # The order's hub reads it, whichever hub received it: a hub that only relayed the study must not
+    # keep seeing it (C-FIND, QIDO match on the hub of an unmatched study only).
+    study.order_id, study.patient_id, study.hub_facility_id = order.id, order.patient_id, order.hub_facility_id
     await session.flush()
     await service.record_event(session, None, order, Party.system, "study_arrived", study.study_uid)
 
@@ -190,9 +191,16 @@ async def unmatched_studies(session: AsyncSession, principal: Principal, hub_fac
     limit = check_limit(limit)
     if not service.is_hub_staff(principal, hub_facility_id):
         raise Forbidden(N_("only the hub's doctors and technicians see its reconciliation queue"))
-    return list((await session.scalars(select(DiagnosticStudy).where(
+    waiting = list((await session.scalars(select(DiagnosticStudy).where(
         DiagnosticStudy.hub_facility_id == hub_facility_id, DiagnosticStudy.order_id.is_(None))
         .order_by(DiagnosticStudy.first_received_at, DiagnosticStudy.id).limit(limit))).all())
+    if waiting:  # the sender's patient names and IDs: one audit row for the list as shown
+        await audit.append(session, audit.Entry(
+            action="diagnosis_unmatched_list", outcome="allowed", actor=principal.actor(hub_facility_id),
+            resource_type="ReconciliationQueue", resource_id=hub_facility_id,
+            purpose=Purpose.diagnosis.value, facility_id=hub_facility_id,
+            detail={"study_ids": [s.id for s in waiting], "sent_patient_keys": [s.sent_patient_key for s in waiting]}))
+    return waiting
 
 
 async def link_study(session: AsyncSession, principal: Principal, study_id: int, order_id: int) -> DiagnosticStudy:

@@ -13,6 +13,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from carebridge.diagnostics.dicom_guard import is_deflated
 from carebridge.diagnostics.ecg.tracing import Tracing, build
 from carebridge.diagnostics.ecg.when import device_time
 from carebridge.errors import InvalidInput
@@ -37,6 +38,8 @@ def looks_like(data: bytes) -> bool:
 
 
 def read(data: bytes) -> Tracing:
+    if is_deflated(data):
+        raise InvalidInput(N_("deflated DICOM is not accepted; send the file uncompressed"), details={"field": "file"})
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -37,12 +37,16 @@ UNDEFINED = 0xFFFFFFFF
 SEQUENCE_DELIMITER_LE = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 MAX_FRAMES = 100_000
+# One frame's decoded size, checked before storing: rendering decodes a frame whole, so a header
+# claiming a 20,000 x 20,000 frame in a small compressed file would ask for gigabytes later.
+MAX_SIDE = 16_384
+MAX_FRAME_BYTES = 256 * 1024 * 1024
 
 # PS3.5 A.4 / 10: the syntaxes the listener accepts and STOW stores (stored as received, never transcoded).
+# Not Deflated Explicit VR Little Endian: pydicom inflates it whole, without a limit (dicom_guard.py).
 NATIVE_SYNTAXES = (
     "1.2.840.10008.1.2",  # Implicit VR Little Endian
     "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
-    "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
     "1.2.840.10008.1.2.2",  # Explicit VR Big Endian (retired, still sent by old modalities)
 )
 ENCAPSULATED_SYNTAXES = (
@@ -251,6 +255,8 @@ def _check_pixels(dataset: Dataset, encapsulated: bool) -> None:
         raise InvalidDicom(Reason.missing_attribute, "pixel data without Rows, Columns, Bits Allocated")
     if bits not in (1, 8, 16, 32, 64) or samples not in (1, 3, 4) or not 0 < frames <= MAX_FRAMES:
         raise InvalidDicom(Reason.bad_pixel_data, "implausible pixel description")
+    if rows > MAX_SIDE or columns > MAX_SIDE or rows * columns * samples * max(bits // 8, 1) > MAX_FRAME_BYTES:
+        raise InvalidDicom(Reason.bad_pixel_data, "a frame this large is not accepted")
     value = dataset.get_item("PixelData").value or b""
     if encapsulated:
         _check_fragments(value, frames)

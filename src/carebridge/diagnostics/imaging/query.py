@@ -69,8 +69,8 @@ class InstanceRef:
 def visible_to(facility_id: int):  # noqa: ANN201 - a SQLAlchemy boolean clause
     ordered_or_read = select(DiagnosisOrder.id).where(or_(DiagnosisOrder.requesting_facility_id == facility_id,
                                                           DiagnosisOrder.hub_facility_id == facility_id))
-    return or_(S.sending_facility_id == facility_id, S.hub_facility_id == facility_id,
-               S.order_id.in_(ordered_or_read))
+    return or_(S.sending_facility_id == facility_id, S.order_id.in_(ordered_or_read),
+               (S.hub_facility_id == facility_id) & S.order_id.is_(None))
 
 
 def _level(identifier: Dataset) -> str:

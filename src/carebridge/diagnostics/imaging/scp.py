@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any
@@ -165,6 +167,12 @@ class DicomListener:
                         event.assoc.requestor.address)
             _reject(event.assoc, 0x01, 0x01, 0x03)  # permanent, service user, calling AE not recognised
             return
+        if peer.host and not same_host(peer.host, event.assoc.requestor.address):
+            # An AE title is a name anyone can type: a registered host must also be where the call comes from.
+            log.warning("DICOM association as %r from %s, not its registered host %s: rejected", calling,
+                        event.assoc.requestor.address, peer.host)
+            _reject(event.assoc, 0x01, 0x01, 0x03)
+            return
         setattr(event.assoc, PEER_ATTRIBUTE, peer)
 
     async def _lookup(self, ae_title: str) -> PeerRef | None:
@@ -294,6 +302,23 @@ class ThreadBlobStore(LocalBlobStore):
 
     async def put(self, data: bytes) -> str:
         return self._put(data)
+
+
+def same_host(registered: str, address: str) -> bool:
+    """The caller's address is the registered host, given as an address or a name that resolves to it."""
+    try:
+        caller = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    try:
+        return ipaddress.ip_address(registered) == caller
+    except ValueError:
+        pass
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(registered, None)}
+    except OSError:
+        return False
+    return any(ipaddress.ip_address(a.split("%")[0]) == caller for a in resolved)
 
 
 def _reject(assoc: Any, result: int, source: int, diagnostic: int) -> None:

@@ -73,10 +73,11 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     # transactions. A refusal below leaves the bytes as an unreferenced blob; nothing names it.
     digest = await blobs.put(data)
     seen = await _seen(session, parsed)
-    if seen.instance_id is not None:
-        return await _duplicate(session, parsed)
+    # The sender check comes before the duplicate answer, which names the study's order.
     if seen.study_sender is not None and seen.study_sender != sending_facility_id:
         raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    if seen.instance_id is not None:
+        return await _duplicate(session, parsed)
     if seen.series_id is not None and seen.series_study_id != seen.study_id:
         raise InvalidDicom(Reason.study_mismatch, "this Series Instance UID belongs to another study")
     try:

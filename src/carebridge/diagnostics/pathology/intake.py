@@ -26,6 +26,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 from pydicom.errors import InvalidDicomError
 
+from carebridge.diagnostics.dicom_guard import is_deflated
 from carebridge.diagnostics.pathology.models import SlideKind
 from carebridge.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from carebridge.kit.i18n import N_
@@ -180,6 +181,8 @@ def _is_dicom(path: Path) -> bool:
 def _by_series(files: list[tuple[str, Path]]) -> list[list[tuple[str, Path]]]:
     groups: dict[str, list[tuple[str, Path]]] = {}
     for name, path in files:
+        if is_deflated(path):
+            raise _refuse(UnsupportedMediaType, N_("deflated DICOM is not accepted; send the file uncompressed"), name)
         try:
             header = pydicom.dcmread(path, stop_before_pixels=True)
             sop_class, series = str(header.SOPClassUID), str(header.SeriesInstanceUID)
