@@ -50,7 +50,7 @@ async def test_reader_measures_with_the_calipers(page, live_server):
     readout = page.locator("[data-testid=ecg-readout]")
     ms = int(await readout.get_attribute("data-ms"))
     assert abs(ms - 1000) <= 20  # a screen pixel is about 14 ms at this zoom
-    assert f"{round(60000 / ms)} bpm" in await readout.inner_text()
+    assert f"{round(60000 / ms)} 次/分" in await readout.inner_text()  # the page speaks zh-CN
     await page.shots("time-caliper")
     # amplitude caliper: 10 mm apart at 10 mm/mV is 1 mV
     await page.click("[data-testid=ecg-tool-amplitude]")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -69,6 +70,11 @@ async def _outsider_facility(engine, user_id: int) -> int | None:  # noqa: ANN00
 
 
 async def test_two_sweeps_at_once_escalate_once_and_write_one_breach(engine, monkeypatch):  # noqa: ANN001
+    if engine.dialect.name != "postgresql":
+        # SQLite serialises writers at BEGIN, and it reuses the ids of the rows this test must delete,
+        # so the audit rows it cannot delete would name the next test's patient. The claim itself is
+        # tested on both engines (test_escalation.py).
+        pytest.skip("two writers at once need PostgreSQL")
     maker = async_sessionmaker(engine, expire_on_commit=False)
     t0 = utcnow()
     async with maker() as db:
