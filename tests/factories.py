@@ -47,7 +47,7 @@ class World:
         n = next(_seq)
         patient = Patient(name=name or f"患者{n}", sex=kw.pop("sex", "female"),
                           birth_date=kw.pop("birth_date", dt.date(1960, 1, 1)),
-                          national_id=kw.pop("national_id", f"11010519600101{n:04d}"[:18]), **kw)
+                          national_id=kw.pop("national_id", f"1101051960{n:08d}"), **kw)
         self.db.add(patient)
         await self.db.flush()
         self.db.add(PatientRegistration(patient_id=patient.id, facility_id=facility.id, mrn=f"MRN{n:06d}"))
