@@ -95,8 +95,8 @@ async def _one_signature(maker, blobs, ids: dict, n: int) -> float:  # noqa: ANN
 
 
 def _pdf_draw_ms(runs: int) -> list[float]:
-    from carebridge.consultations.opinion_pdf import Line
     from carebridge.diagnostics.report_pdf import ReportDoc, draw, font_path
+    from carebridge.kit.pdf import Line
 
     doc = ReportDoc(1, "影像诊断报告 / Imaging report", [Line("患者 / Patient", "赵德胜")] * 11, "头痛，排除出血。",
                     "头颅CT / CT head", [Line("颅内出血 / Intracranial haemorrhage", "无 / None")] * 6,

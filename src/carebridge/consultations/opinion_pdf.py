@@ -2,40 +2,30 @@
 (national ID masked), both facilities and doctors, the question, the shared items, the opinion with
 its team sections and diagnoses, the signature block with the content hash, and the addenda.
 
-Gathering (async, database) and drawing (sync, CPU) are separate so drawing runs in a worker thread.
-fpdf2 needs a TrueType font with Chinese glyphs: the `opinion_cjk_font` setting."""
+Gathering (async, database) and drawing (sync, CPU) are separate so drawing runs in a worker thread;
+the layout is kit/pdf.py's, shared with the diagnosis report."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import User
-from carebridge.config import get_settings
 from carebridge.consultations.models import CaseSharedItem, ConsultationCase
 from carebridge.consultations.opinion import OpinionView
-from carebridge.errors import ConfigurationError
+from carebridge.kit.pdf import CST, BilingualPDF, Line, cjk_font, when
 from carebridge.network.models import Department, Facility
 from carebridge.records.models import Patient, RecordEntry
 
-CST = dt.timezone(dt.timedelta(hours=8))  # the network's users share China Standard Time
 ADVICE = {"none": "无 / None", "refer_up": "上转 / Refer up", "refer_down": "下转 / Refer down",
           "keep_local": "本地继续诊治 / Keep and treat locally"}
 SEX = {"male": "男 / Male", "female": "女 / Female", "other": "其他 / Other", "unknown": "未知 / Unknown"}
 URGENCY = {"emergency": "急诊 / Emergency", "urgent": "加急 / Urgent", "routine": "常规 / Routine"}
 MODE = {"live": "视频会诊 / Live video", "async": "非实时会诊 / Store-and-forward"}
-
-
-@dataclass(frozen=True)
-class Line:
-    label: str
-    value: str
 
 
 @dataclass
@@ -51,10 +41,6 @@ class Report:
     signature: list[Line]
     addenda: list[Line] = field(default_factory=list)
     outcome: str = ""
-
-
-def when(value: dt.datetime | None) -> str:
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M (UTC+8)") if value else ""
 
 
 def _both(zh: str, en: str) -> str:
@@ -132,82 +118,36 @@ async def gather(session: AsyncSession, view: OpinionView) -> Report:
                   o.outcome)
 
 
-class _ReportPDF(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("cjk", size=8)
-        self.cell(0, 6, f"CareBridge 会诊报告 / Consultation report · {self.page_no()}/{{nb}}", align="C")
-
-
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(2)
-    pdf.set_font("cjk", size=12)
-    pdf.set_fill_color(230, 238, 246)
-    pdf.cell(0, 8, text, fill=True, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=10)
-
-
-def _lines(pdf: FPDF, lines: list[Line], label_width: float = 62) -> None:
-    for line in lines:
-        label_height = pdf.multi_cell(label_width, 6, line.label, dry_run=True, output="HEIGHT")
-        if pdf.will_page_break(label_height):
-            pdf.add_page()
-        top, page = pdf.get_y(), pdf.page
-        pdf.set_text_color(90, 90, 90)
-        pdf.multi_cell(label_width, 6, line.label, new_x="RIGHT", new_y="TOP")
-        pdf.set_text_color(0, 0, 0)
-        pdf.multi_cell(0, 6, line.value or "-", new_x="LMARGIN", new_y="NEXT")
-        if pdf.page == page:  # a label longer than its value must not run into the next line
-            pdf.set_y(max(pdf.get_y(), top + label_height))
-        pdf.ln(1)
-
-
-def _text(pdf: FPDF, text: str) -> None:
-    pdf.multi_cell(0, 6, text or "-", new_x="LMARGIN", new_y="NEXT")
-
-
 def font_path() -> Path:
-    path = Path(get_settings().opinion_cjk_font)
-    if not path.is_file():
-        raise ConfigurationError(
-            f"the opinion report needs a font with Chinese glyphs: CAREBRIDGE_OPINION_CJK_FONT={path} does not exist "
-            "(install Debian's fonts-wqy-microhei or point the setting at another TrueType font)",
-            code="report_font_missing")
-    return path
+    return cjk_font("opinion report")
 
 
 def draw(report: Report, font: Path) -> bytes:
-    pdf = _ReportPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=16)
-    pdf.add_font("cjk", fname=str(font))
-    pdf.set_title(f"Consultation report #{report.case_id}")
-    pdf.add_page()
-    pdf.set_font("cjk", size=16)
-    pdf.cell(0, 10, "远程会诊报告 / Teleconsultation report", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=10)
-    _lines(pdf, report.header)
-    _heading(pdf, "会诊问题 / Question")
-    _text(pdf, report.question)
+    pdf = BilingualPDF(font, "CareBridge 会诊报告 / Consultation report", "远程会诊报告 / Teleconsultation report",
+                       f"Consultation report #{report.case_id}")
+    pdf.lines(report.header)
+    pdf.heading("会诊问题 / Question")
+    pdf.paragraph(report.question)
     if report.summary:
-        _heading(pdf, "病情摘要 / Clinical summary")
-        _text(pdf, report.summary)
-    _heading(pdf, "共享资料 / Shared record items")
-    _text(pdf, "\n".join(report.shared))
-    _heading(pdf, "会诊意见 / Consultation opinion")
-    _lines(pdf, report.opinion)
-    _heading(pdf, "诊断 (ICD-10) / Diagnoses (ICD-10)")
-    _text(pdf, "\n".join(report.diagnoses))
+        pdf.heading("病情摘要 / Clinical summary")
+        pdf.paragraph(report.summary)
+    pdf.heading("共享资料 / Shared record items")
+    pdf.paragraph("\n".join(report.shared))
+    pdf.heading("会诊意见 / Consultation opinion")
+    pdf.lines(report.opinion)
+    pdf.heading("诊断 (ICD-10) / Diagnoses (ICD-10)")
+    pdf.paragraph("\n".join(report.diagnoses))
     if report.sections:
-        _heading(pdf, "多学科意见 / Team sections")
-        _lines(pdf, report.sections)
-    _heading(pdf, "签署 / Signature")
-    _lines(pdf, report.signature)
+        pdf.heading("多学科意见 / Team sections")
+        pdf.lines(report.sections)
+    pdf.heading("签署 / Signature")
+    pdf.lines(report.signature)
     if report.addenda:
-        _heading(pdf, "补充意见 / Addenda")
-        _lines(pdf, report.addenda)
+        pdf.heading("补充意见 / Addenda")
+        pdf.lines(report.addenda)
     if report.outcome:
-        _heading(pdf, "随访结果 / Outcome")
-        _text(pdf, report.outcome)
+        pdf.heading("随访结果 / Outcome")
+        pdf.paragraph(report.outcome)
     return bytes(pdf.output())
 
 

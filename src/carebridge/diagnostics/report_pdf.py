@@ -5,8 +5,7 @@ content hash and the verification, and the addenda.
 
 Everything clinical is drawn from the signed content (not the draft), so the PDF says what was
 signed. Gathering (async, database) and drawing (sync, CPU) are separate so drawing runs in a
-worker thread. fpdf2 needs a TrueType font with Chinese glyphs: the `opinion_cjk_font` setting,
-shared with the consultation report."""
+worker thread; the layout and the CJK font check are kit/pdf.py's, shared with the consultation report."""
 
 from __future__ import annotations
 
@@ -14,16 +13,14 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpdf import FPDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carebridge.config import get_settings
-from carebridge.consultations.opinion_pdf import SEX, Line, when
+from carebridge.consultations.opinion_pdf import SEX
 from carebridge.diagnostics import report_content as content
 from carebridge.diagnostics.models import StudyKind, kind_of
 from carebridge.diagnostics.report_critical import CriticalState, state_of
 from carebridge.diagnostics.reports import ReportView
-from carebridge.errors import ConfigurationError
+from carebridge.kit.pdf import BilingualPDF, Line, cjk_font, when
 from carebridge.network.models import Facility
 from carebridge.records.models import Patient
 from carebridge.records.views import user_names
@@ -130,77 +127,30 @@ async def gather(session: AsyncSession, view: ReportView) -> ReportDoc:
                      _signatures(view), addenda)
 
 
-class _ReportPDF(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("cjk", size=8)
-        self.cell(0, 6, f"CareBridge 诊断报告 / Diagnosis report · {self.page_no()}/{{nb}}", align="C")
-
-
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(2)
-    pdf.set_font("cjk", size=12)
-    pdf.set_fill_color(230, 238, 246)
-    pdf.cell(0, 8, text, fill=True, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=10)
-
-
-def _lines(pdf: FPDF, lines: list[Line], label_width: float = 62) -> None:
-    for line in lines:
-        label_height = pdf.multi_cell(label_width, 6, line.label, dry_run=True, output="HEIGHT")
-        if pdf.will_page_break(label_height):
-            pdf.add_page()
-        top, page = pdf.get_y(), pdf.page
-        pdf.set_text_color(90, 90, 90)
-        pdf.multi_cell(label_width, 6, line.label, new_x="RIGHT", new_y="TOP")
-        pdf.set_text_color(0, 0, 0)
-        pdf.multi_cell(0, 6, line.value or "-", new_x="LMARGIN", new_y="NEXT")
-        if pdf.page == page:  # a label longer than its value must not run into the next line
-            pdf.set_y(max(pdf.get_y(), top + label_height))
-        pdf.ln(1)
-
-
-def _text(pdf: FPDF, text: str) -> None:
-    pdf.multi_cell(0, 6, text or "-", new_x="LMARGIN", new_y="NEXT")
-
-
 def font_path() -> Path:
-    path = Path(get_settings().opinion_cjk_font)
-    if not path.is_file():
-        raise ConfigurationError(
-            f"the diagnosis report needs a font with Chinese glyphs: CAREBRIDGE_OPINION_CJK_FONT={path} does not "
-            "exist (install Debian's fonts-wqy-microhei or point the setting at another TrueType font)",
-            code="report_font_missing")
-    return path
+    return cjk_font("diagnosis report")
 
 
 def draw(doc: ReportDoc, font: Path) -> bytes:
-    pdf = _ReportPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=16)
-    pdf.add_font("cjk", fname=str(font))
-    pdf.set_title(f"Diagnosis report #{doc.order_id}")
-    pdf.add_page()
-    pdf.set_font("cjk", size=16)
-    pdf.cell(0, 10, doc.title, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=10)
-    _lines(pdf, doc.header)
-    _heading(pdf, "临床问题 / Clinical question")
-    _text(pdf, doc.question)
-    _heading(pdf, f"所见 / Findings · {doc.template}")
-    _lines(pdf, doc.findings)
-    _heading(pdf, "印象 / Impression")
-    _text(pdf, doc.impression)
+    pdf = BilingualPDF(font, "CareBridge 诊断报告 / Diagnosis report", doc.title, f"Diagnosis report #{doc.order_id}")
+    pdf.lines(doc.header)
+    pdf.heading("临床问题 / Clinical question")
+    pdf.paragraph(doc.question)
+    pdf.heading(f"所见 / Findings · {doc.template}")
+    pdf.lines(doc.findings)
+    pdf.heading("印象 / Impression")
+    pdf.paragraph(doc.impression)
     if doc.free_text:
-        _heading(pdf, "补充描述 / Additional text")
-        _text(pdf, doc.free_text)
+        pdf.heading("补充描述 / Additional text")
+        pdf.paragraph(doc.free_text)
     if doc.critical:
-        _heading(pdf, "危急值 / Critical finding")
-        _lines(pdf, doc.critical)
-    _heading(pdf, "签署 / Signatures")
-    _lines(pdf, doc.signatures)
+        pdf.heading("危急值 / Critical finding")
+        pdf.lines(doc.critical)
+    pdf.heading("签署 / Signatures")
+    pdf.lines(doc.signatures)
     if doc.addenda:
-        _heading(pdf, "补充报告 / Addenda")
-        _lines(pdf, doc.addenda)
+        pdf.heading("补充报告 / Addenda")
+        pdf.lines(doc.addenda)
     return bytes(pdf.output())
 
 
