@@ -6,48 +6,28 @@ its own database built by the migrations; the world is arranged through the serv
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 
 import pyotp
 import pytest
-from alembic import command
-from sqlalchemy import text
 
 from carebridge.access.models import Consent
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role
-from carebridge.db import make_engine, make_sessionmaker, unit_of_work
 from carebridge.diagnostics import service, studies
 from carebridge.diagnostics.report_models import ReadingHubSettings
 from carebridge.diagnostics.studies import Arrival
-from carebridge.migrations import alembic_config
 from carebridge.network.models import Facility, Practitioner, ServiceOffering, Tier
 from carebridge.records.models import Patient, PatientRegistration
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Shots, _free_port, _wait_until_up
+from tests.browser.conftest import Shots
+from tests.browser.diagnosis_server import start_server
 from tests.browser.steps import sign_in
-from tests.conftest import ENGINES, PG_URL, _asyncpg_url
+from tests.conftest import ENGINES
 
 pytestmark = pytest.mark.browser
 PASSWORD = "reports-browser-password"
 ADMIN_TOTP = pyotp.random_base32()
 IMPRESSION = "右侧大脑中动脉供血区急性脑梗死，未见出血。"
-
-
-async def _database_url(engine_name: str, tmp) -> str:  # noqa: ANN001
-    if engine_name == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp / 'reports-browser.db'}"
-    base = _asyncpg_url(PG_URL)
-    name = base.rsplit("/", 1)[1] + "_reports_browser"  # not the browser suite's database
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 async def _arrives(session, sender_id: int, hub_id: int, order, uid: str) -> None:  # noqa: ANN001
@@ -56,7 +36,7 @@ async def _arrives(session, sender_id: int, hub_id: int, order, uid: str) -> Non
                                                 order_id=order.id))
 
 
-async def _arrange(session) -> dict:  # noqa: ANN001
+async def _arrange(session, blob_dir) -> dict:  # noqa: ANN001
     hub = Facility(code="RB-HUB", name="江城市中心医院", name_en="Jiangcheng Central Hospital",
                    tier=Tier.city_hospital.value)
     community = Facility(code="RB-COMM", name="东湖社区卫生服务中心", name_en="Donghu Community Health Center",
@@ -104,42 +84,14 @@ async def _arrange(session) -> dict:  # noqa: ANN001
 
 @pytest.fixture(scope="module", params=ENGINES)
 async def live(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    if not CHROMIUM:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed: CI must run the browser tests")
-        pytest.skip("chromium not installed")
-    tmp = tmp_path_factory.mktemp(f"reports-live-{request.param}")
-    url = await _database_url(request.param, tmp)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
-    engine = make_engine(url)
-    async with unit_of_work(make_sessionmaker(engine)) as session:
-        world = await _arrange(session)
-    await engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "CAREBRIDGE_DATABASE_URL": url, "CAREBRIDGE_DATA_DIR": str(tmp),
-           "CAREBRIDGE_BLOB_DIR": str(tmp / "blobs")}
-    log = (tmp / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "carebridge", "serve", "--host", "127.0.0.1",  # noqa: ASYNC220
-                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_until_up(base_url, process, tmp / "server.log")
-    yield base_url, world
-    process.terminate()
-    process.wait(timeout=15)
+    server = await start_server(request.param, tmp_path_factory.mktemp(f"reports-live-{request.param}"),
+                                "reports_browser", _arrange)
+    yield server.base_url, server.ids
+    server.stop()
 
 
-@pytest.fixture(scope="module")
-async def chromium():  # noqa: ANN201
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        await instance.close()
-
-
-async def _person(chromium, base_url: str, name: str, width: int = 1280, height: int = 860):  # noqa: ANN001, ANN202
-    context = await chromium.new_context(viewport={"width": width, "height": height}, base_url=base_url,
+async def _person(browser, base_url: str, name: str, width: int = 1280, height: int = 860):  # noqa: ANN001, ANN202
+    context = await browser.new_context(viewport={"width": width, "height": height}, base_url=base_url,
                                          locale="zh-CN")
     page = await context.new_page()
     page.set_default_timeout(10_000)
@@ -153,11 +105,11 @@ async def _person(chromium, base_url: str, name: str, width: int = 1280, height:
     return page
 
 
-async def test_the_reader_signs_and_the_senders_open_page_shows_it_without_reload(live, chromium):
+async def test_the_reader_signs_and_the_senders_open_page_shows_it_without_reload(live, browser):
     base_url, world = live
     report_url = f"/diagnosis/orders/{world['order_id']}/report"
-    sender = await _person(chromium, base_url, "reports-sender")
-    reader = await _person(chromium, base_url, "reports-reader")
+    sender = await _person(browser, base_url, "reports-sender")
+    reader = await _person(browser, base_url, "reports-reader")
     try:
         await sign_in(sender, "dr.sender", PASSWORD)
         await sender.goto(f"/diagnosis/orders/{world['order_id']}")  # the order page, with the report panel
@@ -200,9 +152,9 @@ async def test_the_reader_signs_and_the_senders_open_page_shows_it_without_reloa
             assert not errors, errors
 
 
-async def test_the_reading_page_fits_a_phone(live, chromium):
+async def test_the_reading_page_fits_a_phone(live, browser):
     base_url, world = live
-    reader = await _person(chromium, base_url, "reports-reader-phone", width=390, height=844)
+    reader = await _person(browser, base_url, "reports-reader-phone", width=390, height=844)
     try:
         await sign_in(reader, "dr.reader", PASSWORD)
         await reader.goto(f"/diagnosis/orders/{world['phone_order_id']}/read")
@@ -222,11 +174,11 @@ async def test_the_reading_page_fits_a_phone(live, chromium):
         assert not errors, errors
 
 
-async def test_a_second_attending_double_reads_blind_and_the_admin_sees_the_discrepancy(live, chromium):
+async def test_a_second_attending_double_reads_blind_and_the_admin_sees_the_discrepancy(live, browser):
     base_url, world = live
-    reader = await _person(chromium, base_url, "reports-qa-first")
-    second = await _person(chromium, base_url, "reports-qa-second", width=390, height=844)
-    admin = await _person(chromium, base_url, "reports-qa-admin")
+    reader = await _person(browser, base_url, "reports-qa-first")
+    second = await _person(browser, base_url, "reports-qa-second", width=390, height=844)
+    admin = await _person(browser, base_url, "reports-qa-admin")
     try:
         await sign_in(reader, "dr.reader", PASSWORD)
         await reader.goto(f"/diagnosis/orders/{world['qa_order_id']}/read")
