@@ -1,0 +1,1 @@
+"""The internet hospital: what patients and their families do from a phone."""
