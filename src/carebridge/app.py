@@ -70,6 +70,8 @@ def _routers() -> list:
     from carebridge.notifications import api as notifications_api
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
+    from carebridge.portal.visits import api as visits_api
+    from carebridge.portal.visits import pages as visits_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -92,6 +94,7 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
+        visits_pages.router, visits_api.router,
     ]
 
 
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from carebridge.consultations.timers import run_timers
         from carebridge.diagnostics.tasks import run_completion
         from carebridge.notifications.tasks import run_dispatcher
+        from carebridge.portal.visits.tasks import run_visit_timers
         from carebridge.realtime import publish
         from carebridge.realtime.api import hub_for
 
@@ -121,7 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timers = asyncio.create_task(run_timers(_app.state))
         # Quiet studies become complete and enter the worklist (diagnostics/tasks.py).
         completion = asyncio.create_task(run_completion(_app.state))
+        # Visit reminders, unpaid holds, no-shows (portal/visits/tasks.py).
+        visit_timers = asyncio.create_task(run_visit_timers(_app.state))
         yield
+        visit_timers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await visit_timers
         completion.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await completion

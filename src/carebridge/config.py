@@ -106,6 +106,21 @@ class Settings(BaseSettings):
     # How many associations the listener serves at once (each a thread).
     dicom_max_associations: int = Field(16, ge=1, le=256)
 
+    # Online follow-up visits (portal/visits). The patient may enter the waiting room this many minutes
+    # before the start; the reminder goes this long before; an unpaid booking holds its slot this long; a
+    # booked patient who has not come this long after the slot's end is a no-show; a visit the doctor never
+    # started is cancelled (and refunded) this long after its end. The timers loop sweeps this often (0 turns
+    # it off in this process). Patients see slots this many days ahead; one publication spans at most
+    # visits_publish_max_days.
+    visits_checkin_open_minutes: int = Field(30, ge=0, le=240)
+    visits_reminder_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    visits_payment_hold_minutes: int = Field(15, ge=1, le=24 * 60)
+    visits_no_show_grace_minutes: int = Field(15, ge=0, le=24 * 60)
+    visits_unstarted_grace_minutes: int = Field(120, ge=0, le=7 * 24 * 60)
+    visits_timer_seconds: float = Field(30.0, ge=0)
+    visits_booking_days: int = Field(14, ge=1, le=90)
+    visits_publish_max_days: int = Field(92, ge=1, le=366)
+
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
