@@ -116,7 +116,8 @@ async def move_visit_to(db, visit: Visit, starts_at: dt.datetime, minutes: int =
     """Time travel for rules that depend on the clock: the visit (and its slot) now start at `starts_at`."""
     ends_at = starts_at + dt.timedelta(minutes=minutes)
     cutoff = visit.starts_at - visit.cancel_until
-    await db.execute(update(VisitSlot).where(VisitSlot.id == visit.slot_id).values(starts_at=starts_at, ends_at=ends_at))
+    await db.execute(update(VisitSlot).where(VisitSlot.id == visit.slot_id)
+                     .values(starts_at=starts_at, ends_at=ends_at))
     await db.execute(update(Visit).where(Visit.id == visit.id).values(
         starts_at=starts_at, ends_at=ends_at, cancel_until=starts_at - cutoff))
     await db.refresh(visit)
