@@ -71,6 +71,7 @@ def _routers() -> list:
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
     from carebridge.portal.visits import api as visits_api
+    from carebridge.portal.visits import console_pages as visits_console
     from carebridge.portal.visits import pages as visits_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
@@ -94,7 +95,7 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
-        visits_pages.router, visits_api.router,
+        visits_pages.router, visits_console.router, visits_api.router,
     ]
 
 
