@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from carebridge.payments import service
 from carebridge.payments.models import PricingRule
+from carebridge.payments.price_list import PriceEntry, price_source
 from carebridge.payments.service import PriceLine
 from tests.payments.conftest import FEE, ULTRASOUND
 
@@ -61,3 +62,17 @@ async def test_bad_prices_are_refused_with_the_field(client, world, scene):
     response = await client.post("/api/v1/payments/quote", headers=await world.token(scene.patient_user), json={
         "facility_id": scene.county.id, "lines": [{"code": "X", "label": "x", "unit_fen": -5}]})
     assert response.status_code == 422
+
+
+@price_source
+async def _one_test_per_facility(session, facility_id: int) -> list[PriceEntry]:  # noqa: ANN001
+    # Stands for a feature's catalogue: a facility sells one ultrasound at the hospital price.
+    return [PriceEntry("Tests", f"US-{facility_id}", "Abdominal ultrasound", 12_000, insured=True)]
+
+
+async def test_the_public_price_list_shows_the_community_price(client, world, scene):
+    county = await client.get(f"/payments/prices?facility_id={scene.county.id}")
+    community = await client.get(f"/payments/prices?facility_id={scene.community.id}")
+    assert county.status_code == community.status_code == 200
+    assert "<strong>¥120.00</strong>" in county.text
+    assert "<strong>¥108.00</strong>" in community.text and "Community and township centre discount" in community.text

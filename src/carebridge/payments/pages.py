@@ -15,9 +15,10 @@ from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
 from carebridge.payments import admin, labels, service
 from carebridge.payments.models import Payment, ProviderTransaction
+from carebridge.payments.price_list import price_list
 from carebridge.payments.pricing import SCHEMES
 from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
-from carebridge.web.deps import CurrentPrincipal, Db
+from carebridge.web.deps import CurrentPrincipal, Db, MaybePrincipal
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
 
@@ -146,3 +147,14 @@ async def save_rule(db: Db, principal: CurrentPrincipal, rule_id: int,
                     active: Annotated[bool, Form()] = False) -> Response:
     await admin.update_rule(db, principal, rule_id, percent_off=percent_off, active=active)
     return RedirectResponse("/payments/admin", status_code=303)
+
+
+@router.get("/payments/prices")
+async def prices_page(request: Request, db: Db, principal: MaybePrincipal, facility_id: int | None = None) -> Response:
+    """Public: prices are published so patients can compare before they book."""
+    facilities = (await db.scalars(select(Facility).where(Facility.active).order_by(Facility.tier, Facility.name)
+                                   .limit(500))).all()
+    chosen = next((f for f in facilities if f.id == facility_id), facilities[0] if facilities else None)
+    entries, rule = await price_list(db, chosen) if chosen else ([], "")
+    return render(request, "payments/prices.html", {"facilities": facilities, "chosen": chosen, "entries": entries,
+                                                    "rule": rule, "labels": LABELS})
