@@ -17,6 +17,7 @@ from carebridge.auth.models import Role, User
 from carebridge.auth.principal import Principal
 from carebridge.kit.clock import utcnow
 from carebridge.network.models import Department, Facility, Tier
+from carebridge.portal.visits import paid as _paid  # noqa: F401 - the on_paid handler, registered as the app's routes do
 from carebridge.portal.visits import slots
 from carebridge.portal.visits.models import Visit, VisitSlot
 from carebridge.records import entries

@@ -10,6 +10,8 @@ from fastapi import Query, Request
 from carebridge.kit import i18n
 from carebridge.portal.visits import eligibility, notes, room, service, slots
 from carebridge.portal.visits import mine as _mine  # noqa: F401 - registers the patient's "my orders" source
+from carebridge.portal.visits import paid as _paid  # noqa: F401 - confirms a booking when its charge is paid
+from carebridge.portal.visits import prices as _prices  # noqa: F401 - puts visits on the public price list
 from carebridge.portal.visits.lifecycle import Party, actions_for
 from carebridge.portal.visits.models import Visit
 from carebridge.portal.visits.schemas import (

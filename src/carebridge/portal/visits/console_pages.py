@@ -22,14 +22,14 @@ from carebridge.portal.visits.lifecycle import ROOM_OPEN, Party, State
 from carebridge.records.models import Patient, PatientRegistration
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
-from carebridge.web.templating import render
+from carebridge.web.templating import render, yuan
 
 router = make_router(include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
 
 
 def _base(**context: object) -> dict:
-    return {"labels": labels, "yuan": labels.yuan, **context}
+    return {"labels": labels, "yuan": yuan, **context}
 
 
 def _require_doctor(principal: Principal) -> None:

@@ -16,9 +16,3 @@ STATE_LABELS = {
 MODE_LABELS = {"video": N_("Video visit"), "text": N_("Text visit")}
 WEEKDAY_LABELS = {1: N_("Mon"), 2: N_("Tue"), 3: N_("Wed"), 4: N_("Thu"), 5: N_("Fri"), 6: N_("Sat"), 7: N_("Sun")}
 
-
-def yuan(fen: int) -> str:
-    """Integer fen shown as yuan with two decimals, without ever passing through a float."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}¥{whole}.{cents:02d}"

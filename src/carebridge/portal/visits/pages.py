@@ -17,20 +17,23 @@ from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.labels import TITLE_LABELS
-from carebridge.portal.visits import eligibility, labels, notes, service, slots, views
+from carebridge.payments import labels as payment_labels
+from carebridge.portal.visits import billing, eligibility, labels, notes, service, slots, views
 from carebridge.portal.visits import mine as _mine  # noqa: F401 - registers the patient's "my orders" source
+from carebridge.portal.visits import paid as _paid  # noqa: F401 - confirms a booking when its charge is paid
+from carebridge.portal.visits import prices as _prices  # noqa: F401 - puts visits on the public price list
 from carebridge.portal.visits.lifecycle import ROOM_OPEN, State
 from carebridge.portal.visits.room import list_messages
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
-from carebridge.web.templating import render
+from carebridge.web.templating import render, yuan
 
 router = make_router(include_in_schema=False)
 PatientId = Annotated[int | None, Query(alias="patient")]
 
 
 def _base(**context: object) -> dict:
-    return {"labels": labels, "title_labels": TITLE_LABELS, "yuan": labels.yuan, **context}
+    return {"labels": labels, "title_labels": TITLE_LABELS, "yuan": yuan, **context}
 
 
 def _patient_id(principal: Principal, chosen: int | None) -> int:
@@ -76,8 +79,11 @@ async def _booking_form(request: Request, db: Db, principal: Principal, patient_
     conditions = await eligibility.conditions_to_follow_up(db, access)
     names = await views.names_for(db, doctors={slot.doctor_user_id}, facilities={slot.facility_id},
                                   departments={series.department_id})
+    quoted = await billing.price_for(db, facility_id=slot.facility_id, patient_id=access.patient.id,
+                                     price_fen=series.price_fen) if series.price_fen else None
     return render(request, "visits/book.html", _base(
-        patient=access.patient, slot=slot, series=series, conditions=conditions, names=names,
+        patient=access.patient, slot=slot, series=series, conditions=conditions, names=names, quoted=quoted,
+        rule_labels=payment_labels.RULE,
         rule=eligibility.RULE, form=form or {}, error=error,
         bookable=slot.withdrawn_at is None and not slot.taken and slot.starts_at > utcnow()), status_code=status_code)
 
@@ -115,6 +121,7 @@ async def _visit_page(request: Request, db: Db, principal: Principal, visit_id: 
     now = utcnow()
     return render(request, "visits/visit.html", _base(
         visit=visit, names=await views.names_of_visits(db, [visit]), error=error,
+        charge=await billing.charge_of(db, visit),
         can_cancel=visit.state in (State.awaiting_payment.value, State.booked.value),
         cancel_closed=now > visit.cancel_until and visit.state == State.booked.value,
         can_enter=visit.state in (State.booked.value, *ROOM_OPEN), diagnoses=await notes.diagnoses_of(db, visit),

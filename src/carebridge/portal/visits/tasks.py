@@ -72,6 +72,7 @@ async def expire_unpaid(session: AsyncSession, now: dt.datetime) -> int:
     moved = await _move_each(session, due, Action.cancel, state_reason=UNPAID_REASON, ended_at=now)
     for visit in moved:
         await service.release(session, visit)
+        await billing.refund_visit(session, None, visit, reason=UNPAID_REASON)  # cancels the unpaid charge
     return len(moved)
 
 
