@@ -34,16 +34,18 @@
   }
   setInterval(poll, 4000);
 
+  // Entering the room is a move (check-in, start): show the new state at once, not at the next poll.
+  var call = $("call");
+  var soon = function () { poll(); setTimeout(poll, 1500); };  // the token request is still on its way
+  if (call) new MutationObserver(soon).observe(call, { attributes: true, attributeFilter: ["hidden"] });
+
   // The patient waits alone in the room until the doctor's tile appears.
   if (waiting && tiles) {
     var update = function () {
-      var inCall = !$("call").hidden;
-      var doctorHere = !!tiles.querySelector("[data-testid=tile-remote]");
-      waiting.hidden = !inCall || doctorHere;
-      if (inCall && OPEN.indexOf(state) < 0) poll();
+      waiting.hidden = call.hidden || !!tiles.querySelector("[data-testid=tile-remote]");
     };
     new MutationObserver(update).observe(tiles, { childList: true });
-    new MutationObserver(update).observe($("call"), { attributes: true, attributeFilter: ["hidden"] });
+    new MutationObserver(update).observe(call, { attributes: true, attributeFilter: ["hidden"] });
   }
 
   var textOnly = $("text-only"), join = $("join");
