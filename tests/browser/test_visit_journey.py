@@ -1,8 +1,8 @@
 """An online follow-up visit end to end in two real Chromium browsers with fake cameras: the patient,
-on a phone, finds the cardiologist, books a time for her hypertension (a condition diagnosed online
-is refused with its reason), pays, checks her camera and enters the waiting room; the doctor, on a
-laptop, sees her waiting, starts the visit from his console, both see each other's video and talk
-in the chat, and the doctor's note and diagnosis reach the patient's visit page."""
+on a phone, finds the cardiologist, books a time for her hypertension (her diabetes, diagnosed in a
+teleconsultation, cannot be chosen and the form says why), pays, checks her camera and enters the
+waiting room; the doctor, on a laptop, sees her waiting, starts the visit from his console, both see
+each other's video and talk in the chat, and the doctor's note and diagnosis reach her visit page."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ async def _patient_books(page, world: dict) -> None:  # noqa: ANN001
     await page.locator("[data-testid=slot]").first.click()
     await page.locator("[data-testid=booking-form]").wait_for()
     assert await page.locator("[data-testid=condition-I10] input").is_checked()
+    assert await page.locator("[data-testid='condition-E11.9'] input").is_disabled()
+    assert await page.locator("[data-testid='condition-E11.9'] [data-testid=why-not]").inner_text() != ""
     await page.fill("[data-testid=complaint]", "最近早上血压 150/95，偶尔头晕")
     await page.shots("booking-form")
     await page.click("[data-testid=book]")

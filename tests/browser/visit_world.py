@@ -35,6 +35,11 @@ async def _diagnosed_in_person(session: AsyncSession, township: Facility, patien
         encounter_class=EncounterClass.outpatient, reason="头晕、血压高", occurred_at=when))
     await entries.add_condition(session, by, patient.id, ConditionIn(
         code="I10", display="原发性高血压", encounter_id=clinic.id, occurred_at=when))
+    # Diabetes was first diagnosed in a teleconsultation: not something an online visit may follow up.
+    remote = await entries.add_encounter(session, by, patient.id, EncounterIn(
+        encounter_class=EncounterClass.teleconsultation, reason="远程会诊", occurred_at=when))
+    await entries.add_condition(session, by, patient.id, ConditionIn(
+        code="E11.9", display="2型糖尿病", encounter_id=remote.id, occurred_at=when))
 
 
 async def arrange_visit_world(session: AsyncSession, _blob_dir: Path) -> dict:
