@@ -14,6 +14,7 @@ from sqlalchemy import select
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
@@ -40,7 +41,7 @@ def _require_doctor(principal: Principal) -> None:
 @router.get("/visits")
 async def day_page(request: Request, db: Db, principal: CurrentPrincipal, day: dt.date | None = None) -> Response:
     _require_doctor(principal)
-    day = day or slots.local_day(dt.datetime.now(dt.UTC))
+    day = day or slots.local_day(utcnow())
     start, end = slots.day_bounds(day)
     visits = await service.doctor_day(db, principal, start, end)
     # The doctor's own visits' patients, by name only; the list itself is audited by doctor_day.
@@ -56,7 +57,7 @@ async def _slots_page(request: Request, db: Db, principal: Principal, *, form: d
     _require_doctor(principal)
     facilities = sorted(principal.facilities_with(Role.doctor))
     names = await views.names_for(db, facilities=set(facilities))
-    tomorrow = slots.local_day(dt.datetime.now(dt.UTC)) + dt.timedelta(days=1)
+    tomorrow = slots.local_day(utcnow()) + dt.timedelta(days=1)
     defaults = {"facility_id": facilities[0] if facilities else None, "first_day": tomorrow.isoformat(),
                 "last_day": (tomorrow + dt.timedelta(days=13)).isoformat(), "weekdays": [1, 2, 3, 4, 5],
                 "start": "14:00", "end": "17:00", "visit_minutes": 15, "buffer_minutes": 5, "daily_max": 8,
@@ -129,7 +130,7 @@ async def _console(request: Request, db: Db, principal: Principal, visit_id: int
         open=visit.state in (State.checked_in.value, State.in_progress.value), strings=views.room_strings(),
         form=form or {"code": visit.condition_code, "display": visit.condition_display}, error=error,
         can_cancel=visit.state in (State.awaiting_payment.value, State.booked.value, State.checked_in.value),
-        can_no_show=visit.state == State.booked.value and dt.datetime.now(dt.UTC) >= visit.starts_at,
+        can_no_show=visit.state == State.booked.value and utcnow() >= visit.starts_at,
         starts=service.local_text(visit.starts_at)), status_code=status_code)
 
 
