@@ -30,6 +30,7 @@ from carebridge.web.routing import router as make_router
 
 router = make_router(prefix="/api/v1/delivery", tags=["delivery"])
 SHOWS_PICKUP_CODE = frozenset({State.paid.value, State.ready_for_pickup.value})
+CHARGE_FIELDS = ("charge_status", "self_pay_fen", "refunded_fen")
 
 
 def order_out(view: service.OrderView) -> OrderOut:
@@ -43,6 +44,7 @@ def order_out(view: service.OrderView) -> OrderOut:
         "pickup_code": order.pickup_code if Party.patient in view.parties and order.state in SHOWS_PICKUP_CODE
         else None,
         "allowed_actions": view.actions,
+        **(dict(zip(CHARGE_FIELDS, view.charge, strict=True)) if view.charge else {}),
         "lines": [LineOut.model_validate(line) for line in view.lines],
         "timeline": [TimelineOut.model_validate(row).model_copy(
             update={"label": labels.timeline_row(row.action, row.courier_event)}) for row in view.timeline]})
@@ -90,7 +92,8 @@ async def get_order(order_id: int, db: Db, principal: CurrentPrincipal) -> Order
 
 
 @router.post("/orders/{order_id}/actions/{action}", response_model=OrderOut)
-async def act(order_id: int, action: str, db: Db, principal: CurrentPrincipal, body: ActionIn | None = None) -> OrderOut:
+async def act(order_id: int, action: str, db: Db, principal: CurrentPrincipal,
+              body: ActionIn | None = None) -> OrderOut:
     """cancel (patient or pharmacy, before packing; refunds), and the pharmacy's pack, ship (courier,
     tracking_number), prepare (pickup) and hand_over (pickup_code)."""
     body = body or ActionIn()

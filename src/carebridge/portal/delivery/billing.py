@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.kit import i18n
+from carebridge.payments.models import Charge
 from carebridge.payments.service import PriceLine, Quote, on_paid, open_charge, quote, refund_charge
 from carebridge.portal.delivery import progress
 from carebridge.portal.delivery.lifecycle import Action, State
@@ -40,6 +41,14 @@ async def charge_order(session: AsyncSession, principal, order: DeliveryOrder, p
     if order.charge_id is None:
         order.charge_id = charge.id
     return charge.id
+
+
+async def charge_status(session: AsyncSession, charge_id: int | None) -> tuple[str, int, int] | None:
+    """(status, self-pay, refunded) of the order's charge, for the order page."""
+    if charge_id is None:
+        return None
+    charge = await session.get(Charge, charge_id)
+    return (charge.status, charge.self_pay_fen, charge.refunded_fen) if charge else None
 
 
 async def refund_order(session: AsyncSession, principal, order: DeliveryOrder, reason: str) -> int:  # noqa: ANN001

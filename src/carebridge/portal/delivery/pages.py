@@ -11,6 +11,7 @@ from carebridge.config import get_settings
 from carebridge.errors import CareBridgeError, NotFound
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
+from carebridge.payments import labels as payment_labels
 from carebridge.portal.delivery import addresses, billing, labels, service
 from carebridge.portal.delivery import mine as _mine  # noqa: F401 - registers the "my orders" source
 from carebridge.portal.delivery.api import SHOWS_PICKUP_CODE
@@ -28,7 +29,8 @@ def _context(**extra: object) -> dict:
 
 
 @router.get("/portal/deliveries")
-async def my_deliveries(request: Request, db: Db, principal: CurrentPrincipal, patient_id: int | None = None) -> Response:
+async def my_deliveries(request: Request, db: Db, principal: CurrentPrincipal,
+                        patient_id: int | None = None) -> Response:
     chosen = patient_id or principal.patient_id
     if chosen is None:
         raise NotFound(N_("patient not found"))
@@ -44,7 +46,7 @@ async def _new_form(request: Request, db: Db, principal: CurrentPrincipal, kind:
               for method, price in found.prices.items()}
     return render(request, "delivery/new.html", _context(
         found=found, quotes=quotes, remembered=await addresses.remembered(db, found.dispensable.patient_id),
-        form=form or {"method": "delivery"}, error=error), status_code=status_code)
+        form=form or {"method": "delivery"}, error=error, rule_labels=payment_labels.RULE), status_code=status_code)
 
 
 @router.get("/portal/deliveries/new")
@@ -63,8 +65,9 @@ async def place_order(request: Request, db: Db, principal: CurrentPrincipal,
                       method: Annotated[str, Form(max_length=10)], address_id: Annotated[str, Form(max_length=20)] = "",
                       recipient: Short = "", phone: Short = "", region: Short = "", detail: Short = "") -> Response:
     chosen = int(address_id) if address_id.isdigit() else None
+    typed = None if chosen else addresses.AddressInput(recipient, phone, region, detail)
     request_ = service.OrderRequest(source_kind=source_kind, source_id=source_id, method=method, address_id=chosen,
-                                    address=None if chosen else addresses.AddressInput(recipient, phone, region, detail))
+                                    address=typed)
     try:
         order = await service.place_order(db, principal, request_)
     except CareBridgeError as problem:

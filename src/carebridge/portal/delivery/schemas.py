@@ -73,7 +73,7 @@ class OrderOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    number: str
+    number: str = ""
     patient_id: int
     facility_id: int
     source_kind: str
@@ -87,6 +87,9 @@ class OrderOut(BaseModel):
     fees_fen: int
     total_fen: int
     charge_id: int | None
+    charge_status: str | None = None
+    self_pay_fen: int | None = Field(None, description="what the patient pays after discount and insurance")
+    refunded_fen: int = 0
     pay_url: str | None = None
     recipient: str
     phone: str
@@ -138,7 +141,8 @@ class CourierEventIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: str = Field(min_length=1, max_length=100, description="the courier's id of this event; repeats are ignored")
+    event_id: str = Field(min_length=1, max_length=100,
+                          description="the courier's id of this event; repeats are ignored")
     tracking_number: str = Field(min_length=6, max_length=40)
     event: Literal["picked_up", "in_transit", "delivered", "failed", "returned"]
     time: AwareDatetime = Field(description="when it happened, ISO 8601 with an offset")

@@ -60,6 +60,7 @@ class OrderView:
     facility: Facility
     lines: list[DeliveryLine]
     timeline: list[DeliveryEvent]
+    charge: tuple[str, int, int] | None = None  # the charge's (status, self-pay fen, refunded fen)
 
     @property
     def actions(self) -> list[str]:
@@ -190,7 +191,8 @@ async def view_of(session: AsyncSession, order: DeliveryOrder, parties: frozense
                                    .order_by(DeliveryLine.id))).all()
     timeline = (await session.scalars(select(DeliveryEvent).where(DeliveryEvent.order_id == order.id)
                                       .order_by(DeliveryEvent.occurred_at, DeliveryEvent.id))).all()
-    return OrderView(order, parties, await session.get(Facility, order.facility_id), list(lines), list(timeline))
+    return OrderView(order, parties, await session.get(Facility, order.facility_id), list(lines), list(timeline),
+                     await billing.charge_status(session, order.charge_id))
 
 
 async def patient_orders(session: AsyncSession, principal: Principal, patient_id: int,
