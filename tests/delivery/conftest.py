@@ -61,6 +61,10 @@ class Pharmacy:
 
 @pytest.fixture
 async def pharmacy(world) -> Pharmacy:  # noqa: ANN001
+    return await build_pharmacy(world)
+
+
+async def build_pharmacy(world) -> Pharmacy:  # noqa: ANN001
     county = await world.facility("青山县人民医院")
     other = await world.facility("别的县医院")
     patient = await world.patient(county, name="李秀兰", birth_date=dt.date(1951, 4, 2))

@@ -138,3 +138,18 @@ async def test_my_orders_lists_the_delivery(client, world, pharmacy):
     mine = [i for i in items if i.kind == "delivery"]
     assert [(i.url, i.status) for i in mine] == [(f"/portal/deliveries/{made['id']}", "paid")]
     assert (await world.db.get(MedicationStatement, made["source_id"])).status == "intended"
+
+
+async def test_a_repeated_payment_notice_moves_the_order_once(client, world, pharmacy):
+    from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
+
+    placed = (await order(client, world, pharmacy.patient_user, await pharmacy.refill(), "pickup")).json()
+    checkout = await client.post(f"/api/v1/payments/charges/{placed['charge_id']}/pay",
+                                 headers=await world.token(pharmacy.patient_user))
+    body = await PROVIDERS["demo"].settle(world.db, checkout.json()["reference"])
+    for _ in range(3):
+        sent = await client.post("/api/v1/payments/providers/demo/notify", content=body,
+                                 headers={SIGNATURE_HEADER: sign_demo_notice(body)})
+        assert sent.status_code == 200
+    made = await get(client, world, pharmacy.patient_user, placed["id"])
+    assert made["state"] == "paid" and [row["action"] for row in made["timeline"]] == ["place", "pay"]
