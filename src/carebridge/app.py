@@ -151,6 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     errors.install(app)
+    if settings.demo_mode:  # the demo's own dispensable refills (demo/delivery.py), never outside demo mode
+        from carebridge.demo.delivery import register_demo_source
+
+        register_demo_source()
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

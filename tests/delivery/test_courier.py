@@ -126,3 +126,20 @@ async def test_the_webhook_is_documented_in_the_openapi(client):
     assert headers == {courier.SIGNATURE_HEADER, courier.TIMESTAMP_HEADER}
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert {"event_id", "tracking_number", "event", "time"} <= set(schema["required"])
+
+
+async def test_the_send_event_tool_signs_what_the_webhook_accepts(client, world, pharmacy, capsys):
+    import argparse
+
+    from carebridge.portal.delivery import send_event
+
+    await shipped_order(client, world, pharmacy)
+    args = argparse.Namespace(courier="sf", tracking="SF1234567890", event="in_transit", location="太原", note="",
+                              event_id="tool-1", url="http://testserver", demo=False, send=False)
+    url, body, headers = send_event.build(args)
+    sent = await client.post(url.removeprefix("http://testserver"), content=body, headers=headers)
+    assert sent.status_code == 200 and sent.json() == {"status": "applied"}
+    send_event.main(["--courier", "sf", "--tracking", "SF1234567890", "--event", "delivered"])
+    printed = capsys.readouterr().out
+    assert printed.startswith("curl -sS -X POST http://127.0.0.1:8000/api/v1/delivery/courier/sf/events")
+    assert courier.SIGNATURE_HEADER in printed and '"event": "delivered"' in printed

@@ -137,13 +137,22 @@ async def receive(session: AsyncSession, call: Call, now: dt.datetime | None = N
         raise _refuse(session, call, "refused", "body too large", PayloadTooLarge(N_("the event is too large")))
     _check_signature(session, call, settings, now)
     event = _parse(session, call)
+    receipt = await record_event(session, call, event)
+    if receipt is None:
+        raise _refuse(session, call, "unknown_tracking", "no order has this tracking number",
+                      NotFound(N_("no parcel with this tracking number")), event)
+    return receipt
+
+
+async def record_event(session: AsyncSession, call: Call, event: CourierEventIn) -> Receipt | None:
+    """An authentic event (the signature was checked): kept once per event id and applied; None
+    when no order has its tracking number."""
     # Locked: two events of one parcel arriving together are applied one after the other.
     order = await session.scalar(select(DeliveryOrder).where(
         DeliveryOrder.courier == call.courier, DeliveryOrder.tracking_number == event.tracking_number.upper())
         .with_for_update())
     if order is None:
-        raise _refuse(session, call, "unknown_tracking", "no order has this tracking number",
-                      NotFound(N_("no parcel with this tracking number")), event)
+        return None
     row = _row(call, "received", parsed=event)
     row.order_id, row.dedupe_key = order.id, f"{call.courier}:{event.event_id}"
     if not await _first_copy(session, row):
@@ -151,7 +160,7 @@ async def receive(session: AsyncSession, call: Call, now: dt.datetime | None = N
         duplicate.order_id = order.id
         session.add(duplicate)
         return Receipt("duplicate", order.id)
-    row.outcome = await _apply(session, order, event, settings.delivery_couriers[call.courier])
+    row.outcome = await _apply(session, order, event, get_settings().delivery_couriers[call.courier])
     return Receipt(row.outcome, order.id)
 
 
