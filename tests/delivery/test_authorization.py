@@ -68,13 +68,16 @@ async def test_a_pharmacist_of_another_facility_cannot_see_or_act(client, world,
 
 
 async def test_patient_and_doctor_cannot_make_the_pharmacys_moves(client, world, pharmacy):
-    made = await paid_order(client, world, pharmacy)
-    by_patient = await act(client, world, pharmacy.patient_user, made["id"], "pack")
-    by_doctor = await act(client, world, pharmacy.doctor, made["id"], "pack")
+    made = await paid_order(client, world, pharmacy, method="pickup")
+    by_patient = await act(client, world, pharmacy.patient_user, made["id"], "prepare")
+    by_doctor = await act(client, world, pharmacy.doctor, made["id"], "prepare")
     doctor_reads = await client.get(f"/api/v1/delivery/orders/{made['id']}", headers=await world.token(pharmacy.doctor))
     assert (by_patient.status_code, by_doctor.status_code) == (403, 403)
     assert doctor_reads.status_code == 200 and doctor_reads.json()["allowed_actions"] == []
-    assert doctor_reads.json()["pickup_code"] is None
+    assert doctor_reads.json()["pickup_code"] is None  # only the patient's side sees the code
+    listed = await client.get(f"/api/v1/delivery/orders?patient_id={pharmacy.patient.id}",
+                              headers=await world.token(pharmacy.doctor))
+    assert [(o["allowed_actions"], o["pickup_code"]) for o in listed.json()["items"]] == [([], None)]
     queue = await client.get("/api/v1/delivery/dispensing", headers=await world.token(pharmacy.doctor))
     assert queue.status_code == 403
 

@@ -19,7 +19,7 @@ async def test_demo_patient_has_a_delivered_an_in_transit_and_a_waiting_order(db
     await load_demo(db, scale=0.01, blobs=LocalBlobStore(tmp_path), today=dt.date(2025, 3, 12))
     patient_user = await db.scalar(select(User).where(User.username == "demo.patient"))
     patient = await world.principal(patient_user)
-    orders = {o.state: o for o in await service.patient_orders(db, patient, patient_user.patient_id)}
+    orders = {o.state: o for o in (await service.patient_orders(db, patient, patient_user.patient_id))[0]}
     assert set(orders) == {"delivered", "shipped", "paid"}
     delivered = await service.view_order(db, patient, orders["delivered"].id)
     steps = [row.courier_event or row.action for row in delivered.timeline]

@@ -81,8 +81,8 @@ async def place_order(body: OrderIn, db: Db, principal: CurrentPrincipal) -> Ord
 @router.get("/orders", response_model=OrderList)
 async def list_orders(patient_id: int, db: Db, principal: CurrentPrincipal) -> OrderList:
     """A patient's medicine orders, newest first (the patient, or family acting for them)."""
-    orders = await service.patient_orders(db, principal, patient_id)
-    return OrderList(items=[order_out(await service.view_of(db, o, frozenset({Party.patient}))) for o in orders])
+    orders, parties = await service.patient_orders(db, principal, patient_id)
+    return OrderList(items=[order_out(await service.view_of(db, o, parties)) for o in orders])
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)

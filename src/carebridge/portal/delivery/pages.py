@@ -34,7 +34,7 @@ async def my_deliveries(request: Request, db: Db, principal: CurrentPrincipal,
     chosen = patient_id or principal.patient_id
     if chosen is None:
         raise NotFound(N_("patient not found"))
-    orders = await service.patient_orders(db, principal, chosen)
+    orders, _parties = await service.patient_orders(db, principal, chosen)
     return render(request, "delivery/list.html", _context(orders=orders, patient_id=chosen))
 
 

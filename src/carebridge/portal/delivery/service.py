@@ -196,11 +196,13 @@ async def view_of(session: AsyncSession, order: DeliveryOrder, parties: frozense
 
 
 async def patient_orders(session: AsyncSession, principal: Principal, patient_id: int,
-                         limit: int = 100) -> list[DeliveryOrder]:
+                         limit: int = 100) -> tuple[list[DeliveryOrder], frozenset[Party]]:
+    """A patient's orders, newest first, and the part the caller plays on them."""
     access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self,
                                   action="delivery_list", resource_type="DeliveryOrder")
-    return list((await session.scalars(select(DeliveryOrder).where(DeliveryOrder.patient_id == access.patient.id)
-                                       .order_by(DeliveryOrder.id.desc()).limit(limit))).all())
+    orders = (await session.scalars(select(DeliveryOrder).where(DeliveryOrder.patient_id == access.patient.id)
+                                    .order_by(DeliveryOrder.id.desc()).limit(limit))).all()
+    return list(orders), frozenset({Party.patient}) if access.basis in PATIENT_BASES else frozenset()
 
 
 def check_reason(reason: str, *, required: bool) -> str:
