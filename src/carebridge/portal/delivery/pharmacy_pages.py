@@ -15,6 +15,7 @@ from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
 from carebridge.portal.delivery import dispensing, labels, service
+from carebridge.portal.delivery.models import DeliveryOrder
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
@@ -75,6 +76,4 @@ async def dispensing_action(request: Request, db: Db, principal: CurrentPrincipa
 
 
 async def _facility_of(db: Db, order_id: int) -> int | None:
-    from carebridge.portal.delivery.models import DeliveryOrder
-
     return await db.scalar(select(DeliveryOrder.facility_id).where(DeliveryOrder.id == order_id))

@@ -81,7 +81,8 @@ async def move(session: AsyncSession, order: DeliveryOrder, action: Action, who:
                          note=note, occurred_at=occurred_at)
     await audit.append(session, audit.Entry(
         action=f"delivery_{action.value}"[:32], outcome="success", actor=who.audit_actor(order.facility_id),
-        patient_id=order.patient_id, resource_type="DeliveryOrder", resource_id=order.id, purpose="treatment",
+        patient_id=order.patient_id, resource_type="DeliveryOrder", resource_id=order.id,
+        purpose="patient_self" if who.party is Party.patient else "treatment",
         facility_id=order.facility_id, detail={"state": order.state, **({"note": note} if note else {})}))
     if to in lifecycle.DISPENSED:
         await sources.dispensed(session, order.source_kind, order.source_id)
