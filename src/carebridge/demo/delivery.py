@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,8 +119,10 @@ async def write_delivery(session: AsyncSession, patient_id: int) -> None:
     day = dt.timedelta(days=1)
     refills = {code: await _refill(session, patient_id, facility_id, doctor_id, code, now - 5 * day)
                for code in CATALOGUE}
-    home = AddressInput(person.name, person.phone or "13800138000", "山西省 长治市 潞州区",
-                        "英雄中路 168 号 2 单元 302")
+    # The patient's own address from the record, split the way the form asks for it.
+    parts = re.match(r"(.+?省)(.+?市)(.+?[县区])(.+)", person.address or "")
+    province, city, county, street = parts.groups() if parts else ("中原省", "嵩阳市", "青石县", "人民路18号")
+    home = AddressInput(person.name, person.phone or "13800138000", f"{province} {city} {county}", street)
 
     async def order(code: str, method: str = "delivery") -> DeliveryOrder:
         placed = await service.place_order(session, patient, service.OrderRequest(
@@ -132,10 +135,10 @@ async def write_delivery(session: AsyncSession, patient_id: int) -> None:
     await dispensing.ship(session, pharmacist, delivered.id, courier="sf", tracking_number="SF1402026112301")
     start = now - 4 * day
     await _courier(session, "sf", "SF1402026112301", [
-        ("picked_up", start + dt.timedelta(hours=5), "长治市潞州区营业点"),
-        ("in_transit", start + dt.timedelta(hours=11), "长治转运中心"),
-        ("in_transit", start + dt.timedelta(hours=26), "长治市潞州区英雄中路营业点"),
-        ("delivered", start + dt.timedelta(hours=29), "长治市潞州区英雄中路 168 号")])
+        ("picked_up", start + dt.timedelta(hours=5), f"{city}{county}营业点"),
+        ("in_transit", start + dt.timedelta(hours=11), f"{city}转运中心"),
+        ("in_transit", start + dt.timedelta(hours=26), f"{county}{street[:3]}营业点"),
+        ("delivered", start + dt.timedelta(hours=29), f"{county}{street}")])
     await _backdate(session, delivered, [start, start + dt.timedelta(minutes=3), start + dt.timedelta(hours=2),
                                          start + dt.timedelta(hours=4)])
 
@@ -144,8 +147,8 @@ async def write_delivery(session: AsyncSession, patient_id: int) -> None:
     await dispensing.ship(session, pharmacist, on_the_way.id, courier="ems", tracking_number="EMS9861234567")
     start = now - day
     await _courier(session, "ems", "EMS9861234567", [
-        ("picked_up", start + dt.timedelta(hours=3), "长治市邮政分拣中心"),
-        ("in_transit", start + dt.timedelta(hours=14), "长治市潞州区投递部")])
+        ("picked_up", start + dt.timedelta(hours=3), f"{city}邮政分拣中心"),
+        ("in_transit", start + dt.timedelta(hours=14), f"{county}投递部")])
     await _backdate(session, on_the_way, [start, start + dt.timedelta(minutes=2), start + dt.timedelta(hours=1),
                                           start + dt.timedelta(hours=2)])
 
