@@ -75,6 +75,9 @@ def _routers() -> list:
     from carebridge.portal.visits import api as visits_api
     from carebridge.portal.visits import console_pages as visits_console
     from carebridge.portal.visits import pages as visits_pages
+    from carebridge.portal.delivery import api as delivery_api
+    from carebridge.portal.delivery import pages as delivery_pages
+    from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -99,6 +102,7 @@ def _routers() -> list:
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
         payments_pages.router, payments_api.router,
         visits_pages.router, visits_console.router, visits_api.router,
+        delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
     ]
 
 
@@ -157,6 +161,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     errors.install(app)
+    if settings.demo_mode:  # the demo's own dispensable refills (demo/delivery.py), never outside demo mode
+        from carebridge.demo.delivery import register_demo_source
+
+        register_demo_source()
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

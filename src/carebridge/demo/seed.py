@@ -23,6 +23,7 @@ from carebridge.config import get_settings
 from carebridge.demo.bulk import BulkWriter
 from carebridge.demo.clinical import SUBTYPES, EntrySink, Staffing, record_history
 from carebridge.demo.consultations import write_consultations
+from carebridge.demo.delivery import write_delivery
 from carebridge.demo.diagnostics import write_diagnostics
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
@@ -65,6 +66,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await _showcase_patient(session, patients[0], staff, password_hash)
     await write_diagnostics(session, blobs or LocalBlobStore(get_settings().blob_dir), patients[0].id)
     await write_visits(session, patients[0].id)
+    await write_delivery(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(
         action="create", outcome="success", actor=audit.Actor(name="carebridge demo"),
