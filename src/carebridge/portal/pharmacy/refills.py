@@ -155,6 +155,9 @@ async def decide(session: AsyncSession, principal: Principal, request_id: int, a
     except ValueError:
         raise NotFound(N_("no such action"), details={"action": action}) from None
     request, parties = await access_request(session, principal, request_id, action=act.value)
+    if request.state != RefillState.requested and parties:
+        raise Conflict(N_("this refill request has already been decided"), code="refill_decided",
+                       details={"state": request.state})
     to = REFILLS.next_state(request.state, act, parties)
     if act is RefillAction.approve:
         await _approve(session, principal, request, items, note)

@@ -293,7 +293,8 @@ async def items_of(session: AsyncSession, version_id: int) -> list[PrescriptionI
 
 async def move(session: AsyncSession, prescription: Prescription, action: Action, party: Party, *,
                actor_id: int | None, note: str = "", values: dict | None = None,
-               stale: str = N_("someone else changed this prescription first; reload it and try again")) -> None:
+               stale: str = N_("someone else changed this prescription first; reload it and try again"),
+               stale_code: str = "stale_prescription") -> None:
     """One lifecycle move under the prescription's lock_version."""
     from_state, read = prescription.state, prescription.lock_version
     to = next_state(from_state, action, [party])
@@ -305,7 +306,8 @@ async def move(session: AsyncSession, prescription: Prescription, action: Action
                                                              Prescription.lock_version == read)
                                  .values(**changes).execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise Conflict(stale, code="stale_prescription")
+        await session.refresh(prescription)  # what the other side made of it
+        raise Conflict(stale, code=stale_code, details={"state": prescription.state})
     await session.refresh(prescription)
     session.add(PrescriptionEvent(prescription_id=prescription.id, at=now, actor_id=actor_id, action=action.value,
                                   from_state=from_state, to_state=to.value, note=note))
@@ -343,7 +345,7 @@ async def review(session: AsyncSession, principal: Principal, prescription_id: i
     now = utcnow()
     await move(session, prescription, act, Party.pharmacist, actor_id=principal.user_id, note=reason,
                values={"reviewed_by_id": principal.user_id, "reviewed_at": now, "state_reason": reason},
-               stale=N_("this prescription has already been reviewed"))
+               stale=N_("this prescription has already been reviewed"), stale_code="already_reviewed")
     version.outcome, version.outcome_reason = ("approved" if act is Action.approve else "returned"), reason
     version.reviewed_by_id, version.reviewed_at = principal.user_id, now
     await session.flush()
