@@ -158,12 +158,12 @@ def _max_doses(lines: list[Line]) -> list[dict]:
         if drug.max_daily is not None and daily > Fraction(str(drug.max_daily)):
             out.append(finding("max_dose", "major", N_("%(drug)s: %(daily)s %(unit)s a day is above the maximum "
                                                        "of %(max)s %(unit)s."),
-                               {"drug": names(drug), "daily": _number(daily), "max": _number(drug.max_daily),
+                               {"drug": names(drug), "daily": number(daily), "max": number(drug.max_daily),
                                 "unit": UNITS.get(drug.dose_unit, [drug.dose_unit] * 2)}))
     return out
 
 
-def _number(value: object) -> str:
+def number(value: object) -> str:
     number = float(value)  # a Fraction or a float
     return f"{number:g}" if number == round(number, 3) else f"{number:.3f}"
 
