@@ -225,7 +225,8 @@ def render(found: dict) -> str:
     """The finding's sentence in the current language."""
     pick = 1 if catalogue.english() else 0
     params = {k: (v[pick] if isinstance(v, list) else v) for k, v in found["params"].items()}
-    return _(found["message"]) % params
+    message = found["message"]  # a msgid kept with the finding
+    return _(message) % params
 
 
 def advice(found: dict) -> str:
