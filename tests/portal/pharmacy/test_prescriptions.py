@@ -148,3 +148,11 @@ async def test_the_catalogue_lists_chronic_drugs_with_prices_and_cold_chain(clie
     assert len(drugs) >= 3 and all(d["cold_chain"] and d["chronic"] for d in drugs)
     everything = await client.get("/api/v1/pharmacy/drugs", headers=await world.token(net.doctor))
     assert 40 <= len(everything.json()) <= 60
+
+
+async def test_lists_refuse_an_unknown_state(client, world, net):
+    headers = await world.token(net.doctor)
+    assert (await client.get("/api/v1/prescriptions?state=lost", headers=headers)).status_code == 422
+    assert (await client.get("/api/v1/prescriptions/refill-requests?state=lost", headers=headers)).status_code == 422
+    returned = await client.get("/api/v1/prescriptions?state=returned", headers=headers)
+    assert returned.status_code == 200 and returned.json()["items"] == []

@@ -78,7 +78,8 @@ async def new_prescription_page(request: Request, db: Db, principal: CurrentPrin
 async def write_prescription(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
     form = await request.form()
     state = forms.state_from(form)
-    patient_id = int(str(form.get("patient_id", "0")) or 0)
+    given = str(form.get("patient_id", ""))
+    patient_id = int(given) if given.isdigit() else 0  # no such patient: the same 404 as any other
     visit = str(form.get("visit_id", "")).strip()
     try:
         data = service.PrescriptionInput(

@@ -21,7 +21,7 @@ from carebridge.access.service import WRITE, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
-from carebridge.errors import Conflict, Forbidden, NotFound
+from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.portal.pharmacy import notices, service
@@ -216,7 +216,10 @@ async def inbox(session: AsyncSession, principal: Principal, *, state: str = Ref
         raise Forbidden(N_("only doctors decide refill requests"))
     query = select(RefillRequest).where(RefillRequest.facility_id.in_(mine))
     if state:
-        query = query.where(RefillRequest.state == RefillState(state).value)
+        if state not in {s.value for s in RefillState}:
+            raise InvalidInput(N_("unknown state"), details={"field": "state",
+                                                              "allowed": [s.value for s in RefillState]})
+        query = query.where(RefillRequest.state == state)
     return list((await session.scalars(query.order_by(RefillRequest.created_at, RefillRequest.id).limit(limit))).all())
 
 

@@ -443,7 +443,9 @@ async def facility_prescriptions(session: AsyncSession, principal: Principal, *,
         raise Forbidden(N_("only doctors have a prescription list"))
     query = select(Prescription).where(Prescription.facility_id.in_(mine))
     if state:
-        query = query.where(Prescription.state == State(state).value)
+        if state not in {s.value for s in State}:
+            raise InvalidInput(N_("unknown state"), details={"field": "state", "allowed": [s.value for s in State]})
+        query = query.where(Prescription.state == state)
     rows = list((await session.scalars(query.order_by(Prescription.id.desc()).limit(limit))).all())
     await _expire_listed(session, rows)
     return rows
