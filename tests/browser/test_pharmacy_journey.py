@@ -7,8 +7,10 @@ omeprazole in the record) and approves; the patient's phone shows the refill app
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -18,8 +20,8 @@ from carebridge.kit.clock import utcnow
 from carebridge.network.models import Facility, FacilityLink, Tier
 from carebridge.portal.pharmacy import dispensing, service
 from carebridge.records.models import MedicationStatement, Patient, PatientRegistration
+from tests.browser import diagnosis_server
 from tests.browser.conftest import Shots
-from tests.browser.diagnosis_server import start_server
 from tests.browser.steps import sign_in
 from tests.conftest import ENGINES
 
@@ -59,7 +61,7 @@ async def _arrange(session, blob_dir: Path) -> dict:  # noqa: ANN001, ARG001
     pharmacist = await auth.load_principal(session, await _user(session, "ph.qian"), via="token")
     await service.review(session, pharmacist, order.id, "approve")
     await dispensing.mark_dispensed(session, order.id)
-    return {"order_id": order.id}
+    return {"order_id": order.id, "patient_id": patient.id}
 
 
 async def _user(session, username: str) -> User:  # noqa: ANN001
@@ -68,10 +70,29 @@ async def _user(session, username: str) -> User:  # noqa: ANN001
 
 @pytest.fixture(scope="module", params=ENGINES)
 async def pharmacy_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    server = await start_server(request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"),
-                                "pharmacy_journey", _arrange)
+    # A worker importing the app takes ~20 s on a busy two-core machine; give it longer than the shared
+    # helper's 30 s rather than fail on load, and never leave a server behind if it does not come up.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(diagnosis_server, "_wait_until_up", _patient_wait)
+        server = await diagnosis_server.start_server(
+            request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"), "pharmacy_journey", _arrange)
     yield server
     server.stop()
+
+
+def _patient_wait(base_url: str, process, log: Path) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    process.terminate()
+    process.wait(timeout=15)
+    pytest.fail(f"server did not come up:\n{log.read_text()[-3000:]}")
 
 
 async def _person(browser, base_url: str, viewport: dict, name: str):  # noqa: ANN001, ANN202
@@ -103,6 +124,14 @@ async def test_a_refill_the_doctor_and_the_pharmacist_approve(browser, pharmacy_
         await patient.shots("refill-asked")
 
         await sign_in(doctor, "dr.zhou", PASSWORD)
+        await doctor.goto(f"/prescriptions/new?patient={pharmacy_server.ids['patient_id']}")
+        await doctor.select_option("[data-testid=rx-drug-0]", "metformin-500mg-tab")
+        await doctor.fill("[data-testid=rx-dose-0]", "500")
+        await doctor.select_option("[data-testid=rx-frequency-0]", "tid")
+        suggested = doctor.locator("[data-testid=rx-line-0] [data-testid=rx-suggested]")
+        await suggested.wait_for()  # the quantity the line needs, from dose × frequency × days
+        assert "2" in await suggested.inner_text()
+        await doctor.shots("write-form")
         await doctor.goto("/prescriptions/refills")
         await doctor.locator("[data-testid=refill-inbox-list] a").first.click()
         await doctor.shots("refill-request")
@@ -113,6 +142,7 @@ async def test_a_refill_the_doctor_and_the_pharmacist_approve(browser, pharmacy_
 
         await sign_in(pharmacist, "ph.qian", PASSWORD)
         await pharmacist.goto("/pharmacy/review")
+        await pharmacist.shots("queue")
         await pharmacist.click(f"[data-testid=review-{refill_id}]")
         check = pharmacist.locator("[data-testid=rx-checks] li[data-kind=interaction]")
         await check.first.wait_for()

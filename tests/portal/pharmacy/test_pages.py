@@ -23,7 +23,7 @@ async def test_the_doctor_writes_on_the_form_and_sees_the_checks(client, world, 
     assert form.status_code == 200 and "王建国" in form.text and 'name="visit_id" value="77"' in form.text
     suggestion = await client.get("/prescriptions/suggest", params={
         "drug_code": "metformin-500mg-tab", "dose": "500", "frequency": "tid", "duration_days": "30"})
-    assert "Suggested: 2" in suggestion.text and "1500 of at most 2000" in suggestion.text
+    assert "Suggested: 2 boxes" in suggestion.text and "1500 of at most 2000" in suggestion.text
 
     posted = await client.post("/prescriptions/new", data=_form(
         line("ibuprofen-sr-300mg-cap", 300, "bid", 5), {"drug_code": ""}, csrf_token=csrf,

@@ -105,6 +105,7 @@ async def suggest(request: Request, db: Db, principal: CurrentPrincipal, drug_co
         if drug and frequency in catalogue.FREQUENCIES:
             context["quantity"] = catalogue.suggest_quantity(drug, float(dose), frequency, int(duration_days))
             context["daily"] = checks.number(catalogue.daily_dose(float(dose), frequency))
+            context["pack"] = checks.PACKS.get(drug.pack_unit, ["", ""])[1 if catalogue.english() else 0]
     except ValueError:
         pass
     return render(request, "pharmacy/_suggest.html", {**context, **forms.vocabulary()})

@@ -190,7 +190,7 @@ async def _approve(session: AsyncSession, principal: Principal, request: RefillR
     data = service.PrescriptionInput(
         patient_id=order.patient_id, items=items or await _items_as_written(session, order), kind="chronic",
         diagnosis=order.diagnosis, visit_id=order.visit_id, refills_allowed=0, valid_days=order.valid_days,
-        note=note or f"refill request {request.id}")
+        note=note)
     created = await service.create_prescription(
         session, principal, access, data,
         service.Origin(order.facility_id, refill_of=order, dispensing_facility_id=order.dispensing_facility_id))
