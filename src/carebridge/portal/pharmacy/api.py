@@ -9,6 +9,7 @@ from fastapi import Query
 
 from carebridge.portal.pharmacy import catalogue, refills, service, views
 from carebridge.portal.pharmacy import mine as _mine  # noqa: F401 - registers the "my orders" source
+from carebridge.portal.pharmacy import prices as _prices  # noqa: F401 - registers the price list source
 from carebridge.portal.pharmacy.schemas import (
     CheckOut,
     DrugOut,

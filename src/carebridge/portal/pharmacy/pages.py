@@ -15,6 +15,7 @@ from carebridge.errors import InvalidInput
 from carebridge.kit.i18n import gettext as _
 from carebridge.portal.pharmacy import catalogue, checks, forms, portal_pages, refills, service, views
 from carebridge.portal.pharmacy import mine as _mine  # noqa: F401 - registers the "my orders" source
+from carebridge.portal.pharmacy import prices as _prices  # noqa: F401 - registers the price list source
 from carebridge.portal.pharmacy.lifecycle import NEEDS_REASON, Party, State
 from carebridge.portal.pharmacy.models import Prescription
 from carebridge.records import service as records

@@ -138,7 +138,7 @@ def check_reason(text: str, required: bool) -> str:
 
 # ---- where it is reviewed -----------------------------------------------------------------------
 
-async def _has_pharmacist(session: AsyncSession, facility_id: int) -> bool:
+async def has_pharmacist(session: AsyncSession, facility_id: int) -> bool:
     return await session.scalar(select(RoleAssignment.id).join(User, User.id == RoleAssignment.user_id).where(
         RoleAssignment.facility_id == facility_id, RoleAssignment.role == Role.pharmacist.value,
         User.is_active).limit(1)) is not None
@@ -159,12 +159,12 @@ async def _reviewing_candidates(session: AsyncSession, facility_id: int) -> list
 async def dispensing_facility(session: AsyncSession, facility_id: int, chosen: int | None = None) -> int:
     candidates = await _reviewing_candidates(session, facility_id)
     if chosen is not None:
-        if chosen in candidates and await _has_pharmacist(session, chosen):
+        if chosen in candidates and await has_pharmacist(session, chosen):
             return chosen
         raise InvalidInput(N_("that pharmacy does not review prescriptions from this facility"),
                            details={"field": "dispensing_facility_id"})
     for candidate in candidates:
-        if await _has_pharmacist(session, candidate):
+        if await has_pharmacist(session, candidate):
             return candidate
     raise InvalidInput(N_("no pharmacist reviews prescriptions from this facility yet"),
                        details={"field": "dispensing_facility_id"})
