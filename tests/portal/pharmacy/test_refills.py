@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from carebridge.notifications.models import Notification
-from carebridge.portal.pharmacy import dispensing
+from carebridge.portal.mine import my_items
+from carebridge.portal.pharmacy import dispensing, mine, refills  # noqa: F401 - mine registers its source
 from carebridge.portal.pharmacy.models import Prescription
 from carebridge.records.models import MedicationStatement
 from tests.portal.pharmacy.conftest import age_out, approve, line, write
@@ -62,9 +63,9 @@ async def test_a_refill_that_the_doctor_and_the_pharmacist_approve(client, world
     assert order.refills_used == 1
     ready = await dispensing.dispensable_prescription(world.db, new_id)
     assert ready is not None and [line.code for line in ready.lines] == ["amlodipine-5mg-tab", "atorvastatin-20mg-tab"]
-    mine = await client.get(f"/api/v1/prescriptions?patient_id={net.patient.id}",
-                            headers=await world.token(net.patient_user))
-    assert {p["id"]: p["state"] for p in mine.json()["items"]} == {new_id: "approved", order.id: "dispensed"}
+    listed = await client.get(f"/api/v1/prescriptions?patient_id={net.patient.id}",
+                              headers=await world.token(net.patient_user))
+    assert {p["id"]: p["state"] for p in listed.json()["items"]} == {new_id: "approved", order.id: "dispensed"}
     statuses = (await world.db.execute(select(MedicationStatement.code, MedicationStatement.status)
                                        .where(MedicationStatement.code == "C08CA01")
                                        .execution_options(populate_existing=True))).all()
@@ -146,3 +147,15 @@ async def test_the_patient_can_withdraw_a_waiting_request(client, world, net):
     withdrawn = await _decide(client, world, net.patient_user, request["id"], "cancel")
     assert withdrawn.json()["state"] == "cancelled"
     assert (await _ask(client, world, net, order.id)).status_code == 201
+
+
+async def test_my_orders_lists_the_prescriptions_and_the_refill_request(world, net):
+    order = await _dispensed_order(world, net)
+    pending = await write(world, net)
+    await refills.request_refill(world.db, await world.principal(net.patient_user), order.id)
+    items = [i for i in await my_items(world.db, net.patient.id) if i.kind in ("prescription", "refill")]
+    assert {(i.kind, i.status, i.url) for i in items} == {
+        ("prescription", "dispensed", f"/portal/prescriptions/{order.id}"),
+        ("prescription", "pending_review", f"/portal/prescriptions/{pending.id}"),
+        ("refill", "requested", f"/portal/prescriptions/{order.id}")}
+    assert all("苯磺酸氨氯地平片" in i.title or "Amlodipine" in i.title for i in items if i.kind == "prescription")
