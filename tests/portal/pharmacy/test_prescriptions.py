@@ -99,6 +99,9 @@ async def test_returned_revised_and_approved_keeps_every_version(client, world, 
     returned = await client.post(f"/api/v1/prescriptions/{made['id']}/actions/return", headers=pharmacist,
                                  json={"reason": "阿托伐他汀剂量请核对，患者肝功能异常"})
     assert returned.json()["state"] == "returned" and returned.json()["allowed_actions"] == []
+    told = (await world.db.scalars(select(Notification).where(Notification.link == f"/prescriptions/{made['id']}")
+                                   )).all()
+    assert [(n.user_id, "阿托伐他汀" in n.body) for n in told] == [(net.doctor.id, False)]  # no clinical text
     doctor_view = await client.get(f"/api/v1/prescriptions/{made['id']}", headers=await world.token(net.doctor))
     assert set(doctor_view.json()["allowed_actions"]) == {"resubmit", "cancel"}
     assert doctor_view.json()["state_reason"].startswith("阿托伐他汀")
