@@ -78,6 +78,9 @@ def _routers() -> list:
     from carebridge.portal.delivery import api as delivery_api
     from carebridge.portal.delivery import pages as delivery_pages
     from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
+    from carebridge.portal.pharmacy import api as pharmacy_api
+    from carebridge.portal.pharmacy import pages as pharmacy_pages
+    from carebridge.portal.pharmacy import portal_pages as pharmacy_portal_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -103,6 +106,7 @@ def _routers() -> list:
         payments_pages.router, payments_api.router,
         visits_pages.router, visits_console.router, visits_api.router,
         delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
+        pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
     ]
 
 

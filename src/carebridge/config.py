@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     # The longest ECG accepted for upload, in seconds (a resting ECG is 10 s; rhythm strips longer).
     ecg_max_seconds: float = Field(300.0, ge=10, le=3600)
 
+    # Pharmacy (internet-hospital prescriptions). Validity in days by kind: an acute prescription is
+    # valid at most 3 days (处方管理办法 第十八条); a chronic one 30 days by default, and a doctor may set
+    # up to pharmacy_valid_days_max. Longest supply per line: 7 days acute (第十九条), 12 weeks for a
+    # long-term prescription (长期处方管理规范). Refills a chronic prescription may allow.
+    pharmacy_valid_days_chronic: int = Field(30, ge=1, le=365)
+    pharmacy_valid_days_acute: int = Field(3, ge=1, le=30)
+    pharmacy_valid_days_max: int = Field(84, ge=1, le=365)
+    pharmacy_supply_days_acute: int = Field(7, ge=1, le=90)
+    pharmacy_supply_days_chronic: int = Field(84, ge=1, le=365)
+    pharmacy_max_refills: int = Field(5, ge=0, le=12)
+
     # The DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). `carebridge serve` starts it in a
     # child process when enabled; `carebridge dicom` runs it alone. Loopback unless told otherwise.
     dicom_enabled: bool = True

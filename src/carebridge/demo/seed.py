@@ -27,6 +27,7 @@ from carebridge.demo.delivery import write_delivery
 from carebridge.demo.diagnostics import write_diagnostics
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
+from carebridge.demo.pharmacy import write_pharmacy
 from carebridge.demo.staff import CHINA, DEMO_LOGINS, Person, people, write_people
 from carebridge.demo.visits import write_visits
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
@@ -67,6 +68,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await write_diagnostics(session, blobs or LocalBlobStore(get_settings().blob_dir), patients[0].id)
     await write_visits(session, patients[0].id)
     await write_delivery(session, patients[0].id)
+    await write_pharmacy(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(
         action="create", outcome="success", actor=audit.Actor(name="carebridge demo"),
