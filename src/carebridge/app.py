@@ -72,15 +72,15 @@ def _routers() -> list:
     from carebridge.notifications import pages as notification_pages
     from carebridge.payments import api as payments_api
     from carebridge.payments import pages as payments_pages
-    from carebridge.portal.visits import api as visits_api
-    from carebridge.portal.visits import console_pages as visits_console
-    from carebridge.portal.visits import pages as visits_pages
     from carebridge.portal.delivery import api as delivery_api
     from carebridge.portal.delivery import pages as delivery_pages
     from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
     from carebridge.portal.pharmacy import api as pharmacy_api
     from carebridge.portal.pharmacy import pages as pharmacy_pages
     from carebridge.portal.pharmacy import portal_pages as pharmacy_portal_pages
+    from carebridge.portal.visits import api as visits_api
+    from carebridge.portal.visits import console_pages as visits_console
+    from carebridge.portal.visits import pages as visits_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -165,6 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     errors.install(app)
+    from carebridge.portal.pharmacy import delivery_source
+
+    delivery_source.register()
     if settings.demo_mode:  # the demo's own dispensable refills (demo/delivery.py), never outside demo mode
         from carebridge.demo.delivery import register_demo_source
 

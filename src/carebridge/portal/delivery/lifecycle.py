@@ -84,8 +84,10 @@ ONLY_FOR = {Action.pack: Method.delivery, Action.ship: Method.delivery, Action.t
             Action.prepare: Method.pickup, Action.hand_over: Method.pickup}
 
 TERMINAL = frozenset({State.delivered, State.returned, State.picked_up, State.cancelled})
-# The medicine reached the patient: the source is told (`sources.dispensed`).
-DISPENSED = frozenset({State.delivered, State.picked_up})
+# The pharmacist has dispensed it (packed for the courier, or put aside for pickup): the source is told
+# (`sources.dispensed`). Dispensing is the pharmacy's act, judged against the prescription's validity at
+# the counter; a parcel delivered after a short prescription's last valid day must still count as delivered.
+DISPENSED = frozenset({State.packed, State.ready_for_pickup})
 # The pharmacy has work to do on these.
 TO_DISPENSE = frozenset({State.paid, State.packed, State.ready_for_pickup})
 
