@@ -9,7 +9,8 @@ from carebridge.portal.home_nursing.models import NursingOrder
 from tests.portal.home_nursing.scene import NEAR_BASE, PATIENT_AT, Scene
 
 # A 1x1 PNG: what a phone camera upload looks like to the sniffing code.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+                       "AAAABJRU5ErkJggg==")
 
 
 async def book(scene: Scene, service: str = "wound_dressing", *, user=None, patient=None,  # noqa: ANN001

@@ -126,7 +126,8 @@ async def test_whole_visit_files_into_the_record(scene, db, tmp_path) -> None:  
     with pytest.raises(Conflict):  # no record yet
         await visit.check_out(db, nurse, order.id, visit.Position(*PATIENT_AT))
     record = await visit.save_record(db, nurse, order.id, visit.RecordInput(
-        procedures=["Wound cleaned", "Dressing applied"], vitals={"systolic": 182, "temperature": 36.8}, notes="渗液少"))
+        procedures=["Wound cleaned", "Dressing applied"], vitals={"systolic": 182, "temperature": 36.8},
+        notes="渗液少"))
     assert record.flags == ["systolic_max"]  # the assessment set 170
     photo = await visit.add_photo(db, nurse, order.id, blobs=LocalBlobStore(tmp_path), data=helpers.PNG,
                                   filename="wound.png", content_type="image/png", max_bytes=1_000_000)

@@ -230,6 +230,9 @@ async def accept(session: AsyncSession, principal: Principal, order_id: int) -> 
     order = seen.order
     offer = await _my_open_offer(session, principal, order.id)
     if Party.offered not in seen.parties or offer is None:
+        # The order read first may be older than the offers read after it (another nurse's accept
+        # committed in between, e.g. while this request waited for the audit chain): look again.
+        await session.refresh(order)
         if order.nurse_user_id is not None and order.nurse_user_id != principal.user_id:
             raise Conflict(N_("another nurse has already taken this visit"), code="taken")
         if order.state == State.dispatched:

@@ -33,3 +33,7 @@ STEP_LABELS = {"requested": N_("Booked"), "assessed": N_("Assessed"), "accepted"
                "checked_in": N_("Nurse arrived"), "checked_out": N_("Visit done"), "completed": N_("Rated")}
 STEP_OF = {"requested": 0, "assessed": 1, "dispatched": 1, "accepted": 2, "en_route": 2, "checked_in": 3,
            "checked_out": 4, "completed": 5}
+OFFER_STATES = {"open": N_("Offered"), "declined": N_("Declined"), "expired": N_("Did not answer"),
+                "withdrawn": N_("Offer withdrawn"), "accepted": N_("Accepted")}
+POSITIONS = {"current": N_("from current position"), "base": N_("from base"), "facility": N_("from the facility"),
+             "": ""}
