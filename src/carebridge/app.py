@@ -70,6 +70,8 @@ def _routers() -> list:
     from carebridge.notifications import api as notifications_api
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
+    from carebridge.payments import api as payments_api
+    from carebridge.payments import pages as payments_pages
     from carebridge.portal.home_nursing import api as home_nursing_api
     from carebridge.portal.home_nursing import pages as home_nursing_pages
     from carebridge.realtime import api as realtime_api
@@ -94,6 +96,7 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
+        payments_pages.router, payments_api.router,
         home_nursing_api.router, *home_nursing_pages.routers,
     ]
 
