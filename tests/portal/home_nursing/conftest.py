@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from carebridge.kit import i18n
+from carebridge.portal.home_nursing import paying  # noqa: F401 - the on_paid handler, as the app registers it
 from tests.portal.home_nursing.scene import Scene, build_scene
 
 

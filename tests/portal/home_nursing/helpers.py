@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from carebridge.payments import service as payments
+from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
 from carebridge.portal.home_nursing import assessment, booking, dispatch, visit
 from carebridge.portal.home_nursing.models import NursingOrder
 from tests.portal.home_nursing.scene import NEAR_BASE, PATIENT_AT, Scene
@@ -26,9 +28,20 @@ ACCEPT = assessment.AssessmentInput(fall_risk="medium", infection_risk="low", ho
                                     outcome="accept", allergies="青霉素", limits={"systolic_max": 170})
 
 
-async def assessed(scene: Scene, service: str = "wound_dressing") -> NursingOrder:
+async def pay(scene: Scene, order: NursingOrder, user=None) -> NursingOrder:  # noqa: ANN001
+    """The patient pays the charge through the demo provider, as the payment pages do."""
+    db = scene.world.db
+    checkout = await payments.start_payment(db, await scene.p(user or scene.patient_user), order.charge_id)
+    body = await PROVIDERS["demo"].settle(db, checkout.reference)
+    await payments.receive_notice(db, "demo", {SIGNATURE_HEADER: sign_demo_notice(body)}, body)
+    await db.refresh(order)
+    return order
+
+
+async def assessed(scene: Scene, service: str = "wound_dressing", *, paid: bool = True) -> NursingOrder:
     order = await book(scene, service)
-    return await assessment.assess(scene.world.db, await scene.p(scene.nurse_a), order.id, ACCEPT)
+    order = await assessment.assess(scene.world.db, await scene.p(scene.nurse_a), order.id, ACCEPT)
+    return await pay(scene, order) if paid else order
 
 
 async def accepted(scene: Scene, nurse: str = "a") -> NursingOrder:

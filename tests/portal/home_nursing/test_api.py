@@ -31,6 +31,15 @@ async def test_a_whole_visit_through_the_api(client, scene) -> None:  # noqa: AN
         "fall_risk": "low", "infection_risk": "low", "home_environment": "suitable", "outcome": "accept",
         "limits": {"spo2_min": 90}})
     assert assessed.json()["state"] == "assessed", assessed.text
+    charge_id = assessed.json()["charge_id"]
+    unpaid = await client.post(f"{API}/orders/{order_id}/dispatch", headers=coordinator, json={})
+    assert unpaid.status_code == 409 and unpaid.json()["code"] == "unpaid"
+    charge = (await client.get(f"/api/v1/payments/charges/{charge_id}", headers=patient)).json()
+    assert charge["purpose"] == "nursing" and charge["total_fen"] == 12000
+    checkout = (await client.post(f"/api/v1/payments/charges/{charge_id}/pay", headers=patient)).json()
+    assert (await client.post(checkout["redirect_url"], headers=patient)).status_code == 303  # the demo provider
+    paid = (await client.get(f"{API}/orders/{order_id}", headers=patient)).json()
+    assert paid["paid_at"] and paid["events"][-1]["action"] == "paid"
     ranked = (await client.get(f"{API}/orders/{order_id}/candidates", headers=coordinator)).json()
     assert ranked[0]["user_id"] == scene.nurse_a.id and ranked[0]["qualified"] and ranked[0]["available"]
     assert ranked[-1]["problems"] == ["Lacks the credential: Wound care nurse"]

@@ -68,7 +68,14 @@ async def test_assessor_and_coordinator_pages(client, scene, db) -> None:  # noq
         "csrf_token": csrf, "fall_risk": "medium", "infection_risk": "low", "home_environment": "suitable",
         "outcome": "accept", "allergies": "青霉素", **limits})
     assert done.status_code == 303
+    await db.refresh(order)
+    await login_as(client, db, scene.patient_user)
+    patient_page = await client.get(f"/portal/nursing/{order.id}")
+    assert f'href="/payments/charges/{order.charge_id}"' in patient_page.text and "Pay ¥108.00" in patient_page.text
     csrf = await login_as(client, db, scene.coordinator)
+    unpaid = await client.get(f"/nursing/orders/{order.id}")
+    assert "not paid yet" in unpaid.text
+    await helpers.pay(scene, order)
     desk = await client.get(f"/nursing/desk?facility_id={scene.facility.id}")
     assert desk.status_code == 200 and f"desk-{order.id}" in desk.text
     page = await client.get(f"/nursing/orders/{order.id}")

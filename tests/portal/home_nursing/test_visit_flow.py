@@ -142,7 +142,7 @@ async def test_whole_visit_files_into_the_record(scene, db, tmp_path) -> None:  
     events = await service.events_of(db, order.id)
     check_in_event = next(e for e in events if e.action == "check_in")
     assert check_in_event.distance_m > 9000 and check_in_event.note.startswith("患者在女儿家")
-    assert [e.action for e in events] == ["book", "assess", "dispatch", "accept", "depart", "check_in", "photo",
+    assert [e.action for e in events] == ["book", "assess", "paid", "dispatch", "accept", "depart", "check_in", "photo",
                                           "check_out"]
     coordinator_titles = await _titles(db, scene.coordinator)
     assert any("beyond the limits" in t for t in coordinator_titles)

@@ -19,6 +19,8 @@ from carebridge.portal.home_nursing import (
     feedback,
     mine,  # noqa: F401 - registers the "my orders" source
     nurses,
+    paying,  # noqa: F401 - registers the on_paid handler
+    prices,  # noqa: F401 - registers the catalogue on the price list
     queues,
     sos,
     tasks,  # noqa: F401 - registers the timer sweeps

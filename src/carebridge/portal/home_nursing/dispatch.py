@@ -201,6 +201,9 @@ async def offer_automatically(session: AsyncSession, order: NursingOrder) -> boo
         return False
     if order.state not in (State.assessed, State.dispatched):
         return False
+    if await session.scalar(select(NursingOffer.id).where(NursingOffer.order_id == order.id,
+                                                          NursingOffer.state == "open").limit(1)):
+        return False  # someone holds an offer already (e.g. paid at once inside the assessment)
     chosen = best(await candidates(session, order))
     if chosen is None:
         return False
@@ -299,6 +302,8 @@ async def coordinate(session: AsyncSession, principal: Principal, order_id: int,
     await move(session, principal, order, action, seen.parties & {Party.coordinator}, note=reason,
                extra={"nurse_id": None, "nurse_user_id": None} if action == Action.reassign else None)
     released = await withdraw_offers(session, order, action.value)
+    if action == Action.refuse:
+        order.refund_fen = await billing.refund(session, principal, order, 100, reason=order.state_reason)
     if action in (Action.recall, Action.reassign):
         await notices.tell(session, [*released, nurse], order=order, title=N_("Home visit taken back: %(service)s"),
                            link=notices.staff_link(order.id))

@@ -55,6 +55,7 @@ async def order_context(session: AsyncSession, seen: OrderAccess) -> dict:
         "step": labels.STEP_OF.get(order.state, -1), "assessment": await assessment_of(session, order.id),
         "record": await record_of(session, order.id), "vitals": VITALS, "limits": LIMITS,
         "limit_labels": LIMIT_LABELS, "unpaid": not billing.is_settled(order),
+        "charge": await billing.charge_of(session, order),
         "pay_url": f"/payments/charges/{order.charge_id}" if order.charge_id else "",
         "tr": i18n.gettext,  # plain lookup for text that may be typed by people (no %-formatting)
     }
