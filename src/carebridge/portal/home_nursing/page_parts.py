@@ -22,6 +22,13 @@ def yuan(fen: int | None) -> str:
     return f"¥{fen // 100}.{fen % 100:02d}"
 
 
+def num(value: float | None) -> str:
+    """A reading as people write it: 138, 36.7 (never 138.0)."""
+    if value is None or value == "":
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def service_name(order: NursingOrder) -> str:
     return (order.service_name_en or order.service_name) if i18n.get_locale() == "en" else order.service_name
 
@@ -57,5 +64,5 @@ async def order_context(session: AsyncSession, seen: OrderAccess) -> dict:
         "limit_labels": LIMIT_LABELS, "unpaid": not billing.is_settled(order),
         "charge": await billing.charge_of(session, order),
         "pay_url": f"/payments/charges/{order.charge_id}" if order.charge_id else "",
-        "tr": i18n.gettext,  # plain lookup for text that may be typed by people (no %-formatting)
+        "num": num, "tr": i18n.gettext,  # plain lookup for text that may be typed by people (no %-formatting)
     }
