@@ -239,3 +239,13 @@ async def test_unanswered_offers_expire(scene, db) -> None:  # noqa: ANN001
     await db.refresh(order)
     assert order.state == "assessed"
     assert await dispatch.expire_offers(db, utcnow() + dt.timedelta(hours=2)) == 0  # each offer once
+
+
+async def test_my_orders_lists_the_visit_and_asks_for_the_rating(scene, db) -> None:  # noqa: ANN001
+    from carebridge.portal.home_nursing import mine  # noqa: F401 - registers the source
+    from carebridge.portal.mine import my_items
+
+    order = await helpers.checked_out(scene)
+    items = [i for i in await my_items(db, scene.patient.id) if i.kind == "nursing"]
+    assert [(i.url, i.status, i.needs_action) for i in items] == [(f"/portal/nursing/{order.id}", "checked_out", True)]
+    assert items[0].title == "Home nursing: Wound dressing" and items[0].status_label == "Visit finished, please rate"
