@@ -81,6 +81,8 @@ def _routers() -> list:
     from carebridge.portal.visits import api as visits_api
     from carebridge.portal.visits import console_pages as visits_console
     from carebridge.portal.visits import pages as visits_pages
+    from carebridge.portal.home_nursing import api as home_nursing_api
+    from carebridge.portal.home_nursing import pages as home_nursing_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -107,6 +109,7 @@ def _routers() -> list:
         visits_pages.router, visits_console.router, visits_api.router,
         delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
         pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
+        home_nursing_api.router, *home_nursing_pages.routers,
     ]
 
 
