@@ -2,11 +2,13 @@
 to refill a long-term prescription; the township doctor approves it on a laptop; the county
 pharmacist opens it from the review queue, sees the automatic checks (clopidogrel with the
 omeprazole in the record) and approves; the patient's phone shows the refill approved with
-"Get my medicine"."""
+"Get my medicine"; the patient has it delivered, pays, the pharmacist packs it and hands it to the
+courier, and the courier's signed webhook marks it delivered; the prescription then reads dispensed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -24,10 +26,12 @@ from tests.browser import diagnosis_server
 from tests.browser.conftest import Shots
 from tests.browser.steps import sign_in
 from tests.conftest import ENGINES
+from tests.delivery.conftest import COURIER_SECRET, event, signed
 
 pytestmark = pytest.mark.browser
 PASSWORD = "pharmacy-journey-password"
 PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 860}
+TRACKING = "SF7702026112301"
 
 
 async def _arrange(session, blob_dir: Path) -> dict:  # noqa: ANN001, ARG001
@@ -75,7 +79,8 @@ async def pharmacy_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(diagnosis_server, "_wait_until_up", _patient_wait)
         server = await diagnosis_server.start_server(
-            request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"), "pharmacy_journey", _arrange)
+            request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"), "pharmacy_journey", _arrange,
+            env={"CAREBRIDGE_DELIVERY_COURIER_SECRETS": json.dumps({"sf": COURIER_SECRET})})
     yield server
     server.stop()
 
@@ -159,8 +164,46 @@ async def test_a_refill_the_doctor_and_the_pharmacist_approve(browser, pharmacy_
         assert await patient.locator(f"[data-testid=get-medicine-{refill_id}]").get_attribute("href") == (
             f"/portal/deliveries/new?prescription={refill_id}")
         await patient.shots("refill-approved")
+        await _delivered(patient, pharmacist, base, refill_id)
     finally:
         for page in (patient, doctor, pharmacist):
             problems = list(page.problems)
             await page.context.close()
             assert not problems, problems
+
+
+async def _delivered(patient, pharmacist, base: str, refill_id: int) -> None:  # noqa: ANN001
+    """The approved refill goes home: delivery chosen and paid on the phone, packed and shipped by the
+    pharmacist, reported delivered by the courier's signed webhook."""
+    await patient.click(f"[data-testid=get-medicine-{refill_id}]")
+    await patient.get_by_test_id("method-delivery").check()
+    await patient.fill("input[name=recipient]", "孙秀英")
+    await patient.fill("input[name=phone]", "13900139000")
+    await patient.fill("input[name=region]", "湖北省 青山县 城关镇")
+    await patient.fill("input[name=detail]", "解放路 12 号 1 单元 201")
+    await patient.get_by_test_id("delivery-submit").click()
+    await patient.wait_for_url("**/payments/charges/**")
+    await patient.get_by_test_id("pay").click()
+    await patient.get_by_test_id("confirm-payment").click()
+    await patient.get_by_test_id("charge-status").filter(has_text="已支付").wait_for()
+    await patient.get_by_test_id("back-to-purpose").click()
+    await patient.locator("[data-testid=delivery-state].state-paid").wait_for()
+    order_url = patient.url
+
+    await pharmacist.goto("/pharmacy/dispensing")
+    await pharmacist.locator("button[data-testid^=pack-]").first.click()
+    await pharmacist.locator("select[name=courier]").first.select_option("sf")
+    await pharmacist.locator("input[name=tracking_number]").first.fill(TRACKING)
+    await pharmacist.locator("button[data-testid^=ship-]").first.click()
+    await pharmacist.get_by_text(TRACKING).first.wait_for()
+
+    body, headers = signed(event(TRACKING, "delivered", "sf-rx-1", dt.datetime.now(dt.UTC), "青山县城关镇"))
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await http.post("/api/v1/delivery/courier/sf/events", content=body, headers=headers)
+    assert response.json() == {"status": "applied"}
+    await patient.goto(order_url)
+    await patient.locator("[data-testid=delivery-state].state-delivered").wait_for()
+    await patient.shots("delivered")
+    await patient.goto("/portal/prescriptions")
+    assert "rx-state-dispensed" in await patient.locator(f"[data-testid=my-rx-state-{refill_id}]").get_attribute(
+        "class")
