@@ -1,0 +1,39 @@
+"""Words for the machine values of this feature, marked for translation."""
+
+from __future__ import annotations
+
+from carebridge.kit.i18n import N_
+
+STATE = {
+    "pending_payment": N_("Awaiting payment"),
+    "booked": N_("Booked"),
+    "checked_in": N_("Checked in"),
+    "performed": N_("Done, awaiting results"),
+    "resulted": N_("Results ready"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("Missed"),
+}
+CATEGORY = {
+    "lab": N_("Lab tests"),
+    "ultrasound": N_("Ultrasound"),
+    "x_ray": N_("X-ray"),
+    "ct": N_("CT"),
+    "mri": N_("MRI"),
+    "ecg": N_("ECG"),
+}
+ACTION = {
+    "check_in": N_("Check in"),
+    "perform": N_("Mark done"),
+    "no_show": N_("Did not come"),
+    "cancel": N_("Cancel booking"),
+}
+TIER = {
+    "village_clinic": N_("Village clinic"),
+    "township_center": N_("Township health centre"),
+    "community_center": N_("Community health centre"),
+    "county_hospital": N_("County hospital"),
+    "city_hospital": N_("City hospital"),
+    "provincial_hospital": N_("Provincial hospital"),
+    "national_center": N_("National centre"),
+    "international_partner": N_("International partner"),
+}
