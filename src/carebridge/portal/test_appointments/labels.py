@@ -37,3 +37,4 @@ TIER = {
     "national_center": N_("National centre"),
     "international_partner": N_("International partner"),
 }
+WEEKDAY = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]

@@ -206,7 +206,7 @@ class BookingOut(BaseModel):
 
 
 class StaffBookingOut(BookingOut):
-    patient_name: str
+    patient_name: str = ""
 
 
 class DoctorOrderIn(BaseModel):

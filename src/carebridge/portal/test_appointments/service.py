@@ -99,7 +99,7 @@ async def move(session: AsyncSession, booking: Booking, action: Action, parties:
 
 # ---- booking -------------------------------------------------------------------------------------
 
-async def _bookable_test(session: AsyncSession, test_id: int) -> tuple[CatalogueTest, Facility]:
+async def bookable_test(session: AsyncSession, test_id: int) -> tuple[CatalogueTest, Facility]:
     test = await session.get(CatalogueTest, test_id)
     facility = await session.get(Facility, test.facility_id) if test else None
     if test is None or not test.active or facility is None or not facility.active:
@@ -146,7 +146,7 @@ async def book_test(session: AsyncSession, principal: Principal, data: BookingIn
         raise InvalidInput(N_("the note is too long (at most 500 characters)"), details={"field": "note"})
     access = await access_as_patient(session, principal, data.patient_id, "test_book")
     patient_id = access.patient.id
-    test, facility = await _bookable_test(session, data.test_id)
+    test, facility = await bookable_test(session, data.test_id)
     block = await slots.block_at(session, test, data.starts_at, now)
     await _no_twin(session, patient_id, test.code)
     basis, order_id = await _basis(session, test, patient_id, data.doctor_order_id)

@@ -123,3 +123,11 @@ async def give_back(session: AsyncSession, test_id: int, starts_at: dt.datetime)
         update(SlotCount).where(SlotCount.test_id == test_id, SlotCount.starts_at == starts_at,
                                 SlotCount.booked > 0)
         .values(booked=SlotCount.booked - 1).execution_options(synchronize_session=False))
+
+
+def local_day_bounds(day: dt.date | None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day in UTC; today when no day is given."""
+    zone = local_zone()
+    day = day or dt.datetime.now(zone).date()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
