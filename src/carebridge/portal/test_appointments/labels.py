@@ -38,3 +38,4 @@ TIER = {
     "international_partner": N_("International partner"),
 }
 WEEKDAY = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]
+INTERPRETATION = {"H": N_("High"), "HH": N_("Very high"), "L": N_("Low"), "LL": N_("Very low")}

@@ -8,7 +8,7 @@ import datetime as dt
 from itertools import groupby
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -35,12 +35,21 @@ from carebridge.portal.test_appointments import (
 from carebridge.portal.test_appointments import mine as _mine  # noqa: F401 - registers "my orders"
 from carebridge.portal.test_appointments.lifecycle import UPCOMING
 from carebridge.portal.test_appointments.pricing import price_test
+from carebridge.portal.test_appointments.starter import COMPONENTS
 from carebridge.records.models import PatientRegistration
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
 
 router = make_router(include_in_schema=False)
+Field = Annotated[str, Query(max_length=20)]
+
+
+def _number(text: str, kind: type) -> int | float | None:
+    try:
+        return kind(text) if text.strip() else None
+    except ValueError:
+        raise InvalidInput(N_("a position needs a latitude and a longitude"), details={"field": "latitude"}) from None
 
 
 def _patient_id(principal: Principal, patient_id: int | None) -> int:
@@ -83,13 +92,13 @@ async def _registered_facilities(db: Db, patient_id: int) -> list[Facility]:
 
 @router.get("/portal/tests/find")
 async def find_page(request: Request, db: Db, principal: CurrentPrincipal, code: str, patient_id: int | None = None,
-                    near_facility_id: int | None = None, latitude: float | None = None,
-                    longitude: float | None = None) -> Response:
+                    near_facility_id: Field = "", latitude: Field = "", longitude: Field = "") -> Response:
+    """The location form sends empty fields for what it does not use (a plain GET form)."""
     access = await service.access_as_patient(db, principal, _patient_id(principal, patient_id), "test_offers")
     error = None
     try:
-        origin = await offers.resolve_origin(db, access.patient.id, facility_id=near_facility_id, latitude=latitude,
-                                             longitude=longitude)
+        origin = await offers.resolve_origin(db, access.patient.id, facility_id=_number(near_facility_id, int),
+                                             latitude=_number(latitude, float), longitude=_number(longitude, float))
     except InvalidInput as problem:
         origin, error = await offers.resolve_origin(db, access.patient.id), _(problem.message)
     found = await offers.find_offers(db, code=code, patient_id=access.patient.id, origin=origin)
@@ -165,7 +174,7 @@ async def booking_page(request: Request, db: Db, principal: CurrentPrincipal, bo
     booking, parties = await service.load_booking(db, principal, booking_id, action="test_page")
     view = await views.booking_view(db, booking, parties)
     return render(request, "test_appointments/booking.html", _context(view=view, b=booking, f=view.facility,
-                                                                      done=done))
+                                                                      done=done, components=COMPONENTS))
 
 
 @router.post("/portal/tests/bookings/{booking_id}/cancel")
