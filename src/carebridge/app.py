@@ -70,6 +70,8 @@ def _routers() -> list:
     from carebridge.notifications import api as notifications_api
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
+    from carebridge.payments import api as payments_api
+    from carebridge.payments import pages as payments_pages
     from carebridge.portal.test_appointments import api as test_appointments_api
     from carebridge.portal.test_appointments import pages as test_appointments_pages
     from carebridge.portal.test_appointments import staff_pages as test_appointments_staff_pages
@@ -95,6 +97,7 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
+        payments_pages.router, payments_api.router,
         test_appointments_pages.router, test_appointments_staff_pages.router, test_appointments_api.router,
     ]
 

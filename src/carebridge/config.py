@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     default_locale: str = "zh_CN"
 
+    # Payments. Insured items are split by the patient's declared scheme; a real provider (WeChat Pay,
+    # Alipay, a bank) plugs in beside the demo one (payments/providers.py).
+    payments_provider: str = "demo"
+    payments_employee_insurance_percent: int = Field(70, ge=0, le=100)
+    payments_resident_insurance_percent: int = Field(50, ge=0, le=100)
+    payments_callback_tolerance_seconds: int = Field(300, ge=30)
+
     # Live sessions. URLs are comma-separated; TURN credentials follow coturn's use-auth-secret.
     realtime_redis_url: str = ""
     realtime_max_participants: int = Field(6, ge=2, le=16)
