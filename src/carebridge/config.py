@@ -99,9 +99,6 @@ class Settings(BaseSettings):
     test_appointments_no_show_minutes: int = Field(120, ge=0, le=7 * 24 * 60)
     test_appointments_self_bookable_categories: str = "lab,ultrasound,x_ray,ecg"
     test_appointments_order_days: int = Field(90, ge=1, le=365)
-    # Until the payments feature prices bookings: the community-level discount at township and
-    # community centres, in percent of the list price.
-    test_appointments_community_discount_percent: int = Field(10, ge=0, le=100)
 
     # Pathology slides. Whole-slide images run to gigabytes, so their upload route has its own body
     # limit (every other route keeps upload_max_bytes).

@@ -1,6 +1,7 @@
 """Booking a test on a phone (390x844, Chinese): the patient lets the page use her position, sees
 the county hospital first but the community centre cheaper ("save ¥x"), books an ECG at the centre,
-agrees to the remote reading, and finds it with its preparation among her tests. Then, at the
+agrees to the remote reading, pays at the demo provider, and finds it booked, with its preparation,
+among her tests. Then, at the
 centre's desk, a technician checks in her blood test and enters the results, which she reads on
 her phone.
 
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role
 from carebridge.network.models import Facility, ServiceKind, ServiceOffering, Tier
+from carebridge.payments import service as payments
+from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
 from carebridge.portal.test_appointments import catalogue, service, slots
 from carebridge.records.models import Patient, PatientRegistration
 from tests.browser.conftest import Shots
@@ -62,6 +65,9 @@ async def arrange(session: AsyncSession, _blob_dir) -> dict:  # noqa: ANN001
     first = next(s for s in await slots.open_slots(session, cbc) if s.free)
     principal = await auth.load_principal(session, patient_user, via="session")
     blood = await service.book_test(session, principal, service.BookingInput(patient.id, cbc.id, first.starts_at))
+    checkout = await payments.start_payment(session, principal, blood.charge_id)
+    body = await PROVIDERS["demo"].settle(session, checkout.reference)
+    await payments.receive_notice(session, "demo", {SIGNATURE_HEADER: sign_demo_notice(body)}, body)
     return {"patient": patient_user.username, "tech": tech.username, "community": community.id,
             "blood_booking": blood.id, "blood_day": first.starts_at.astimezone(slots.local_zone()).date().isoformat()}
 
@@ -130,8 +136,21 @@ async def test_patient_books_an_ecg_at_the_community_centre_on_a_phone(phone_nea
     await page.click("[data-testid=book]")
 
     await page.wait_for_url("**/portal/tests/bookings/**")
-    assert await page.locator("[data-testid=booking-state]").get_attribute("data-state") == "booked"
+    booking_url = page.url
+    assert await page.locator("[data-testid=booking-state]").get_attribute("data-state") == "pending_payment"
     assert "静坐休息5分钟" in await page.locator("[data-testid=prep]").inner_text()
+    await page.shots("awaiting-payment")
+    await page.click("[data-testid=pay]")  # the booking's charge at payments
+    await page.wait_for_url("**/payments/charges/**")
+    assert await page.locator("[data-testid=self-pay]").inner_text() == "¥22.50"
+    await page.click("[data-testid=pay]")
+    await page.wait_for_url("**/payments/demo-provider/**")
+    await page.click("[data-testid=confirm-payment]")
+    await page.wait_for_url("**/payments/charges/**")
+    assert await page.locator("[data-testid=charge-status]").get_attribute("class") == "tag pay-status status-paid"
+
+    await page.goto(booking_url)
+    assert await page.locator("[data-testid=booking-state]").get_attribute("data-state") == "booked"
     assert "东关社区卫生服务中心" in await page.locator("[data-testid=booking]").inner_text()
     await page.shots("booked")
     width = await page.evaluate("document.documentElement.scrollWidth")

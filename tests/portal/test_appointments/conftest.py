@@ -83,3 +83,24 @@ async def net(world, db) -> TestNet:  # noqa: ANN001
 def at_local(day: dt.date, hhmm: str) -> dt.datetime:
     hours, minutes = map(int, hhmm.split(":"))
     return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=slots.local_zone()).astimezone(dt.UTC)
+
+
+async def pay(world, user: User, booking_id: int) -> None:  # noqa: ANN001
+    """The patient pays the booking's charge at the demo provider, which then sends its signed notice."""
+    from carebridge.payments import service as payments
+    from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
+    from carebridge.portal.test_appointments.models import Booking
+
+    booking = await world.db.get(Booking, booking_id, populate_existing=True)
+    checkout = await payments.start_payment(world.db, await world.principal(user), booking.charge_id)
+    body = await PROVIDERS["demo"].settle(world.db, checkout.reference)
+    await payments.receive_notice(world.db, "demo", {SIGNATURE_HEADER: sign_demo_notice(body)}, body)
+    await world.db.refresh(booking)
+
+
+async def book_and_pay(world, user: User, data):  # noqa: ANN001, ANN201
+    from carebridge.portal.test_appointments import service
+
+    booking = await service.book_test(world.db, await world.principal(user), data)
+    await pay(world, user, booking.id)
+    return booking

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.portal.test_appointments.conftest import TestNet
+from tests.portal.test_appointments.conftest import TestNet, pay
 
 API = "/api/v1/test-appointments"
 CUSTOM = {"code": "US-BREAST", "name": "乳腺超声", "name_en": "Breast ultrasound", "category": "ultrasound",
@@ -20,7 +20,9 @@ async def _book(client, world, net: TestNet, code: str, **extra) -> dict:  # noq
             "starts_at": (await net.first_slot(db, test)).starts_at.isoformat(), **extra}
     response = await client.post(f"{API}/bookings", json=body, headers=headers)
     assert response.status_code == 201, response.text
-    return response.json()
+    assert response.json()["state"] == "pending_payment" and response.json()["charge_id"]
+    await pay(world, net.patient_user, response.json()["id"])
+    return (await client.get(f"{API}/bookings/{response.json()['id']}", headers=headers)).json()
 
 
 async def test_anonymous_callers_are_asked_to_sign_in(client, net: TestNet) -> None:

@@ -14,17 +14,16 @@ from carebridge.notifications.models import Notification
 from carebridge.portal.test_appointments import doctor_orders, offers, service, slots
 from carebridge.portal.test_appointments.models import Booking, SlotCount
 from carebridge.records.models import PatientRegistration
-from tests.portal.test_appointments.conftest import TestNet
+from tests.portal.test_appointments.conftest import TestNet, book_and_pay
 
 
 async def _book(world, db, net: TestNet, code: str, facility=None, *, user=None, patient=None,  # noqa: ANN001, ANN202
                 skip: int = 0, **kw):
     test = await net.test_at(db, facility or net.community, code)
     slot = await net.first_slot(db, test, skip)
-    principal = await world.principal(user or net.patient_user)
     data = service.BookingInput(patient_id=(patient or net.patient).id, test_id=test.id, starts_at=slot.starts_at,
                                 **kw)
-    return await service.book_test(db, principal, data)
+    return await book_and_pay(world, user or net.patient_user, data)
 
 
 async def test_offers_nearest_first_with_the_community_discount_and_the_saving(world, db, net: TestNet) -> None:
@@ -59,7 +58,7 @@ async def test_booking_an_ecg_at_the_centre_records_price_place_and_consent(worl
     booking = await _book(world, db, net, "ECG", consent_remote_reading=True, note="心悸")
     assert booking.state == "booked" and booking.basis == "self_booked" and booking.confirmed_at is not None
     assert (booking.list_price_fen, booking.discount_fen, booking.self_pay_fen) == (2500, 250, 2250)
-    assert booking.pricing_rules and "10" in booking.pricing_rules[0]
+    assert booking.pricing_rules == ["community_discount"]
     assert "静坐休息" in booking.prep
     taken = await db.scalar(select(SlotCount.booked).where(SlotCount.test_id == booking.test_id,
                                                            SlotCount.starts_at == booking.starts_at))

@@ -22,7 +22,7 @@ from carebridge.portal.test_appointments import fulfilment, service, tasks
 from carebridge.portal.test_appointments.fulfilment import ResultValue
 from carebridge.portal.test_appointments.models import Booking, LabOrder, SlotCount
 from carebridge.records.models import Observation, PatientRegistration
-from tests.portal.test_appointments.conftest import TestNet
+from tests.portal.test_appointments.conftest import TestNet, book_and_pay
 
 CBC = [ResultValue("6690-2", 6.2), ResultValue("789-8", 4.5), ResultValue("718-7", 98), ResultValue("777-3", 210)]
 
@@ -30,7 +30,7 @@ CBC = [ResultValue("6690-2", 6.2), ResultValue("789-8", 4.5), ResultValue("718-7
 async def _booked(world, db, net: TestNet, code: str, **kw) -> Booking:  # noqa: ANN001
     test = await net.test_at(db, net.community, code)
     slot = await net.first_slot(db, test)
-    return await service.book_test(db, await world.principal(net.patient_user), service.BookingInput(
+    return await book_and_pay(world, net.patient_user, service.BookingInput(
         patient_id=net.patient.id, test_id=test.id, starts_at=slot.starts_at, **kw))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from carebridge.portal.test_appointments import slots
 from carebridge.portal.test_appointments.models import Booking
 from tests.access.conftest import sign_in
-from tests.portal.test_appointments.conftest import TestNet
+from tests.portal.test_appointments.conftest import TestNet, book_and_pay
 
 
 async def test_the_patient_books_an_ecg_at_the_centre_and_cancels(client, world, net: TestNet) -> None:
@@ -38,9 +38,15 @@ async def test_the_patient_books_an_ecg_at_the_centre_and_cancels(client, world,
                                                            "test_id": test.id, "starts_at": slot, "consent": "on"})
     assert booked.status_code == 303
     page = await client.get(booked.headers["location"])
-    assert 'data-state="booked"' in page.text and "静坐休息5分钟" in page.text and "¥22.50" in page.text
-    assert 'data-testid="cancel-form"' in page.text
+    assert 'data-state="pending_payment"' in page.text and "静坐休息5分钟" in page.text and "¥22.50" in page.text
     booking_id = int(booked.headers["location"].rsplit("/", 1)[1])
+    charge_id = (await world.db.get(Booking, booking_id)).charge_id
+    assert f'href="/payments/charges/{charge_id}"' in page.text
+    checkout = await client.post(f"/payments/charges/{charge_id}/pay", data={"csrf_token": csrf})
+    paid = await client.post(checkout.headers["location"], data={"csrf_token": csrf})  # the demo provider's page
+    assert paid.status_code == 303
+    page = await client.get(booked.headers["location"])
+    assert 'data-state="booked"' in page.text and 'data-testid="cancel-form"' in page.text
     cancelled = await client.post(f"/portal/tests/bookings/{booking_id}/cancel", data={"csrf_token": csrf})
     assert 'data-state="cancelled"' in (await client.get(cancelled.headers["location"])).text
 
@@ -58,7 +64,7 @@ async def test_another_patients_booking_page_is_not_found(client, world, net: Te
     from carebridge.portal.test_appointments import service
 
     test = await net.test_at(world.db, net.community, "58410-2")
-    booking = await service.book_test(world.db, await world.principal(net.patient_user), service.BookingInput(
+    booking = await book_and_pay(world, net.patient_user, service.BookingInput(
         net.patient.id, test.id, (await net.first_slot(world.db, test)).starts_at))
     csrf = await sign_in(client, world.db, net.other_user)
     assert (await client.get(f"/portal/tests/bookings/{booking.id}")).status_code == 404
@@ -73,7 +79,7 @@ async def test_the_facility_checks_in_and_enters_lab_results(client, world, net:
     from carebridge.portal.test_appointments import service
 
     test = await net.test_at(world.db, net.community, "57698-3")
-    booking = await service.book_test(world.db, await world.principal(net.patient_user), service.BookingInput(
+    booking = await book_and_pay(world, net.patient_user, service.BookingInput(
         net.patient.id, test.id, (await net.first_slot(world.db, test)).starts_at))
     day = booking.starts_at.astimezone(slots.local_zone()).date().isoformat()
     csrf = await sign_in(client, world.db, net.community_tech)
@@ -100,7 +106,7 @@ async def test_other_facilities_staff_get_no_appointments_or_actions(client, wor
     from carebridge.portal.test_appointments import service
 
     test = await net.test_at(world.db, net.community, "58410-2")
-    booking = await service.book_test(world.db, await world.principal(net.patient_user), service.BookingInput(
+    booking = await book_and_pay(world, net.patient_user, service.BookingInput(
         net.patient.id, test.id, (await net.first_slot(world.db, test)).starts_at))
     csrf = await sign_in(client, world.db, net.outsider)
     assert (await client.get(f"/facilities/{net.community.id}/tests/appointments/day")).status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from carebridge.kit.i18n import N_
+from carebridge.payments.labels import RULE  # noqa: F401 - the pricing rules, named where prices are shown
 
 STATE = {
     "pending_payment": N_("Awaiting payment"),

@@ -1,19 +1,21 @@
 """What a test costs a patient at a facility. Every price a page or the API shows, and the one a
-booking records, comes from `price_test`, the only place that knows how prices are made.
-
-Until the payments feature (`carebridge.payments.service.quote`) is on main, this applies the
-community-level discount itself (township and community centres, percent from the settings);
-afterwards it asks `quote()`, which owns the pricing rules."""
+booking records, comes from the payments feature's `quote()`, which owns the pricing rules (the
+community-level discount at township and community centres, 10 % unless an administrator changed
+it) and the patient's insurance split. This module only says how a catalogue test becomes a price
+line, and registers the tests in the public price list."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carebridge.config import get_settings
+from carebridge.kit import i18n
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import TIER_LEVEL, Facility, Tier
+from carebridge.payments.price_list import PriceEntry, price_source
+from carebridge.payments.service import PriceLine, quote
 from carebridge.portal.test_appointments.models import CatalogueTest
 
 PRIMARY_CARE_LEVEL = TIER_LEVEL[Tier.community_center]
@@ -25,20 +27,25 @@ class Price:
     discount_fen: int
     insurance_fen: int
     self_pay_fen: int
-    rules: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # codes of the pricing rules applied (labels.RULE names them)
+
+
+def price_line(test: CatalogueTest) -> PriceLine:
+    return PriceLine(code=f"test:{test.code}", label=test.name, unit_fen=test.list_price_fen, insured=test.insured)
 
 
 async def price_test(session: AsyncSession, *, facility: Facility, patient_id: int, test: CatalogueTest) -> Price:
-    percent = get_settings().test_appointments_community_discount_percent
-    if facility.level != PRIMARY_CARE_LEVEL or percent == 0:
-        return Price(test.list_price_fen, 0, 0, test.list_price_fen)
-    discount = (test.list_price_fen * percent + 50) // 100  # integer fen, half up
-    rule = _("Community-level discount %(percent)s%%") % {"percent": percent}
-    return Price(test.list_price_fen, discount, 0, test.list_price_fen - discount, (rule,))
+    quoted = await quote(session, facility_id=facility.id, patient_id=patient_id, lines=[price_line(test)])
+    return Price(quoted.total_fen, quoted.discount_fen, quoted.insurance_fen, quoted.self_pay_fen,
+                 tuple(quoted.rules))
 
 
-def yuan(fen: int) -> str:
-    """¥12.30: what a patient reads; the arithmetic stays in fen."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}¥{fen // 100}.{fen % 100:02d}"
+@price_source
+async def test_prices(session: AsyncSession, facility_id: int) -> list[PriceEntry]:
+    tests = (await session.scalars(select(CatalogueTest).where(CatalogueTest.facility_id == facility_id,
+                                                               CatalogueTest.active.is_(True))
+                                   .order_by(CatalogueTest.category, CatalogueTest.code))).all()
+    english = i18n.get_locale() == "en"
+    return [PriceEntry(category=_("Tests"), code=f"test:{t.code}", label=(t.name_en or t.name) if english else t.name,
+                       unit_fen=t.list_price_fen, insured=t.insured) for t in tests]
+

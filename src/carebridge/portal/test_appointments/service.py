@@ -77,6 +77,11 @@ async def audit_booking(session: AsyncSession, actor: audit.Actor, booking: Book
 SYSTEM = audit.Actor(name="carebridge")
 
 
+def pay_by(booking: Booking) -> dt.datetime:
+    """An unpaid booking holds its place this long (tasks.release_unpaid)."""
+    return booking.created_at + dt.timedelta(minutes=get_settings().test_appointments_payment_hold_minutes)
+
+
 def cancel_until(booking: Booking) -> dt.datetime:
     return booking.starts_at - dt.timedelta(hours=get_settings().test_appointments_cancel_cutoff_hours)
 
@@ -164,10 +169,9 @@ async def book_test(session: AsyncSession, principal: Principal, data: BookingIn
     session.add(booking)
     await session.flush()
     await audit_booking(session, principal.actor(), booking, "book", basis=basis, self_pay_fen=price.self_pay_fen)
-    booking.charge_id = await charging.open_charge(session, principal, booking)
+    charge = await charging.open_booking_charge(session, principal, booking, test)
+    booking.charge_id = charge.id
     await session.flush()
-    if booking.state == State.pending_payment and await charging.is_paid(session, booking):
-        await confirm_booking(session, booking)
     return booking
 
 
@@ -233,13 +237,14 @@ async def cancel_booking(session: AsyncSession, principal: Principal, booking_id
             raise Conflict(N_("it is too late to cancel online; please call the facility"), code="past_cutoff",
                            details={"cancel_until": cancel_until(booking).isoformat()})
         actor = principal.actor()
-    was_paid = booking.state == State.booked and booking.charge_id is not None
     await move(session, booking, Action.cancel, parties, cancelled_at=utcnow(), cancelled_by_id=principal.user_id,
                cancel_reason=reason)
     await doctor_orders.release_order(session, booking.request_id)
-    if was_paid:
-        await charging.refund(session, principal, booking, reason or "cancelled before the cut-off")
-    await audit_booking(session, actor, booking, "cancel", reason=reason, refunded=was_paid)
+    # Online cancelling is allowed only before the cut-off, and the facility's own cancelling is never
+    # the patient's loss: either way the money goes back (an unpaid charge is cancelled).
+    await charging.give_back(session, principal, booking,
+                             reason if len(reason) >= 2 else "cancelled before the cut-off")
+    await audit_booking(session, actor, booking, "cancel", reason=reason)
     if Party.staff in parties:
         await notices.tell(session, await notices.patient_users(session, booking.patient_id), booking,
                            title=N_("Test cancelled by the facility: %(test)s"),

@@ -2,7 +2,7 @@
 in its own transaction. Every sweep claims a row with a conditional UPDATE before acting on it, so
 two processes sweeping at once act once:
 - reminders with the preparation instructions, `reminder_hours` before the block;
-- unpaid bookings released after `payment_hold_minutes`;
+- unpaid bookings released after `payment_hold_minutes` (their charge cancelled);
 - booked patients who never arrived marked no-show `no_show_minutes` after their block;
 - bookings following their remote diagnosis order (study complete, report signed)."""
 
@@ -17,7 +17,7 @@ from carebridge.config import get_settings
 from carebridge.consultations.timers import SWEEPS
 from carebridge.errors import Conflict
 from carebridge.kit.i18n import N_
-from carebridge.portal.test_appointments import doctor_orders, notices
+from carebridge.portal.test_appointments import charging, doctor_orders, notices
 from carebridge.portal.test_appointments.fulfilment import follow_diagnosis
 from carebridge.portal.test_appointments.lifecycle import Action, Party, State
 from carebridge.portal.test_appointments.models import Booking
@@ -54,6 +54,8 @@ async def _sweep_moves(session: AsyncSession, rows: list[Booking], action: Actio
         except Conflict:  # someone acted on it meanwhile (paid, checked in, cancelled)
             continue
         await doctor_orders.release_order(session, booking.request_id)
+        if action == Action.cancel:  # released unpaid: its charge is cancelled, a late payment goes back
+            await charging.give_back(session, None, booking, "not paid in time")
         await audit_booking(session, SYSTEM, booking, audit_action)
         moved += 1
     return moved

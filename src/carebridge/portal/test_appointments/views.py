@@ -33,6 +33,7 @@ class BookingView:
     diagnosis_order: DiagnosisOrder | None = None
     report_document_id: int | None = None
     cancel_until: dt.datetime | None = None
+    pay_by: dt.datetime | None = None
 
     @property
     def awaits_results(self) -> bool:
@@ -57,7 +58,7 @@ async def booking_view(session: AsyncSession, booking: Booking, parties: frozens
     await fulfilment.follow_diagnosis(session, [booking])
     view = BookingView(booking, await session.get(Facility, booking.facility_id), parties,
                        _actions(booking, parties, now or dt.datetime.now(dt.UTC)),
-                       cancel_until=service.cancel_until(booking))
+                       cancel_until=service.cancel_until(booking), pay_by=service.pay_by(booking))
     view.lab_order = await fulfilment.lab_order_of(session, booking.id)
     if view.lab_order is not None and view.lab_order.observation_ids:
         rows = (await session.scalars(select(Observation).where(Observation.id.in_(view.lab_order.observation_ids),
