@@ -8,20 +8,24 @@ from pathlib import Path
 
 import pytest
 from pydicom.data import get_testdata_file
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from carebridge.audit.models import AuditEvent
 from carebridge.config import get_settings
+from carebridge.diagnostics import claims, reports
 from carebridge.diagnostics.ecg.read_wfdb import NamedFile
 from carebridge.diagnostics.ecg.service import UploadRequest, upload_ecg
 from carebridge.diagnostics.models import DiagnosisOrder
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.blobs import LocalBlobStore
+from carebridge.network.models import Practitioner
 from carebridge.notifications.models import Notification
-from carebridge.portal.test_appointments import fulfilment, service, tasks
+from carebridge.portal.test_appointments import fulfilment, service, tasks, views
 from carebridge.portal.test_appointments.fulfilment import ResultValue
+from carebridge.portal.test_appointments.lifecycle import Party
 from carebridge.portal.test_appointments.models import Booking, LabOrder, SlotCount
 from carebridge.records.models import Observation, PatientRegistration
+from tests.access.conftest import sign_in
 from tests.portal.test_appointments.conftest import TestNet, book_and_pay
 
 CBC = [ResultValue("6690-2", 6.2), ResultValue("789-8", 4.5), ResultValue("718-7", 98), ResultValue("777-3", 210)]
@@ -80,7 +84,8 @@ async def test_only_the_facilitys_staff_check_in(world, db, net: TestNet) -> Non
     assert booking.state == "booked"
 
 
-async def test_an_ecg_becomes_a_remote_diagnosis_order_and_follows_it(world, db, net: TestNet, tmp_path) -> None:
+async def test_an_ecg_becomes_a_remote_diagnosis_order_and_follows_it_to_the_signed_report(
+        world, db, net: TestNet, tmp_path, app, client) -> None:  # noqa: ANN001
     booking = await _booked(world, db, net, "ECG", consent_remote_reading=True, note="活动后胸闷")
     tech = await world.principal(net.community_tech)
     await fulfilment.check_in(db, tech, booking.id)
@@ -89,22 +94,36 @@ async def test_an_ecg_becomes_a_remote_diagnosis_order_and_follows_it(world, db,
     assert order.hub_facility_id == net.hub.id
     assert order.requesting_user_id == net.community_tech.id and "活动后胸闷" in order.clinical_question
     assert order.state == "awaiting_study"
+    blobs = LocalBlobStore(tmp_path)
     tracing = NamedFile("ecg.dcm", Path(get_testdata_file("waveform_ecg.dcm")).read_bytes())  # noqa: ASYNC240
-    await upload_ecg(db, tech, order.id, UploadRequest([tracing]), blobs=LocalBlobStore(tmp_path),
+    await upload_ecg(db, tech, order.id, UploadRequest([tracing]), blobs=blobs,
                      max_bytes=get_settings().upload_max_bytes, max_seconds=get_settings().ecg_max_seconds)
     await db.refresh(order)
     assert order.state == "ready"
     await fulfilment.follow_diagnosis(db, [booking])
     assert booking.state == "performed" and booking.performed_at == order.study_complete_at
-    # The reading itself is the diagnostics feature's (tested there): here the signed order is arranged.
-    signed = dt.datetime.now(dt.UTC)
-    await db.execute(update(DiagnosisOrder).where(DiagnosisOrder.id == order.id).values(state="reported",
-                                                                                        signed_at=signed))
-    await tasks.follow_reports(db, signed)
+
+    db.add(Practitioner(user_id=net.hub_reader.id, title="attending", license_no=f"TA-{net.hub_reader.id}"))
+    await db.flush()
+    reader = await world.principal(net.hub_reader)
+    await claims.claim(db, reader, order.id)
+    await reports.save_draft(db, reader, order.id, reports.DraftInput(
+        findings={"rhythm": "sinus", "heart_rate": "72"}, impression="窦性心律，正常心电图。"))
+    await reports.sign(db, reader, order.id, "final", blobs)
+    await tasks.follow_reports(db, dt.datetime.now(dt.UTC))
     await db.refresh(booking)
-    assert booking.state == "resulted" and booking.resulted_at == signed
+    assert booking.state == "resulted"
+    view = await views.booking_view(db, booking, frozenset({Party.patient}))
+    assert view.report_document_id is not None
     told = (await db.scalars(select(Notification).where(Notification.user_id == net.patient_user.id))).all()
     assert sum("十二导联心电图" in n.title for n in told) >= 2  # booked, results ready
+    app.state.blobs = blobs  # where the signed report's PDF was filed
+    pdf = await client.get(f"/api/v1/documents/{view.report_document_id}/content",
+                           headers=await world.token(net.patient_user))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    await sign_in(client, db, net.patient_user)
+    page = await client.get(f"/portal/tests/bookings/{booking.id}")
+    assert f'href="/api/v1/documents/{view.report_document_id}/content"' in page.text
 
 
 async def test_check_in_of_imaging_needs_the_consent_still_in_force(world, db, net: TestNet) -> None:
