@@ -72,9 +72,18 @@ def _routers() -> list:
     from carebridge.notifications import pages as notification_pages
     from carebridge.payments import api as payments_api
     from carebridge.payments import pages as payments_pages
+    from carebridge.portal.delivery import api as delivery_api
+    from carebridge.portal.delivery import pages as delivery_pages
+    from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
+    from carebridge.portal.pharmacy import api as pharmacy_api
+    from carebridge.portal.pharmacy import pages as pharmacy_pages
+    from carebridge.portal.pharmacy import portal_pages as pharmacy_portal_pages
     from carebridge.portal.test_appointments import api as test_appointments_api
     from carebridge.portal.test_appointments import pages as test_appointments_pages
     from carebridge.portal.test_appointments import staff_pages as test_appointments_staff_pages
+    from carebridge.portal.visits import api as visits_api
+    from carebridge.portal.visits import console_pages as visits_console
+    from carebridge.portal.visits import pages as visits_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -98,6 +107,9 @@ def _routers() -> list:
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
         payments_pages.router, payments_api.router,
+        visits_pages.router, visits_console.router, visits_api.router,
+        delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
+        pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
         test_appointments_pages.router, test_appointments_staff_pages.router, test_appointments_api.router,
     ]
 
@@ -114,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from carebridge.consultations.timers import run_timers
         from carebridge.diagnostics.tasks import run_completion
         from carebridge.notifications.tasks import run_dispatcher
+        from carebridge.portal.visits.tasks import run_visit_timers
         from carebridge.realtime import publish
         from carebridge.realtime.api import hub_for
 
@@ -128,7 +141,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timers = asyncio.create_task(run_timers(_app.state))
         # Quiet studies become complete and enter the worklist (diagnostics/tasks.py).
         completion = asyncio.create_task(run_completion(_app.state))
+        # Visit reminders, unpaid holds, no-shows (portal/visits/tasks.py).
+        visit_timers = asyncio.create_task(run_visit_timers(_app.state))
         yield
+        visit_timers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await visit_timers
         completion.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await completion
@@ -151,6 +169,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     errors.install(app)
+    from carebridge.portal.pharmacy import delivery_source
+
+    delivery_source.register()
+    if settings.demo_mode:  # the demo's own dispensable refills (demo/delivery.py), never outside demo mode
+        from carebridge.demo.delivery import register_demo_source
+
+        register_demo_source()
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
