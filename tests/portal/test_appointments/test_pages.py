@@ -18,7 +18,7 @@ async def test_the_patient_books_an_ecg_at_the_centre_and_cancels(client, world,
     csrf = await sign_in(client, world.db, net.patient_user)
     client.headers["Accept-Language"] = "zh-CN"  # the patient's phone
     home = await client.get("/portal/tests")
-    assert home.status_code == 200 and 'data-code="ECG"' in home.text
+    assert home.status_code == 200 and 'data-code="ECG"' in home.text and '<a href="/portal/tests">' in home.text
     found = await client.get("/portal/tests/find", params={"code": "ECG"})
     offers = re.findall(r'data-facility-id="(\d+)"', found.text)
     assert offers == [str(net.community.id), str(net.county.id)]  # nearest first from the home clinic
@@ -119,6 +119,7 @@ async def test_the_administrator_keeps_the_catalogue_and_others_only_look(client
     csrf = await sign_in(client, world.db, net.community_admin)
     page = await client.get(f"/facilities/{net.community.id}/tests")
     assert 'data-code="US-ABDOMEN"' in page.text and 'data-testid="new-test"' in page.text
+    assert f'<a href="/facilities/{net.community.id}/tests">' in page.text  # the administrator's menu link
     created = await client.post(f"/facilities/{net.community.id}/tests/new", data={
         "csrf_token": csrf, "code": "US-BREAST", "name": "乳腺超声", "category": "ultrasound", "list_price": "90.5",
         "insured": "on", "self_bookable": "on"})

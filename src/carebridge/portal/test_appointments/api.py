@@ -122,14 +122,18 @@ async def list_offers(db: Db, principal: CurrentPrincipal, code: str, patient_id
     origin = await offers.resolve_origin(db, access.patient.id, facility_id=near_facility_id, latitude=latitude,
                                          longitude=longitude)
     found = await offers.find_offers(db, code=code, patient_id=access.patient.id, origin=origin)
-    return [OfferOut(test_id=o.test.id, facility_id=o.facility.id, facility_name=o.facility.name,
-                     facility_tier=o.facility.tier, address=o.facility.address, distance_km=o.distance_km,
-                     price=PriceOut(list_fen=o.price.list_fen, discount_fen=o.price.discount_fen,
-                                    insurance_fen=o.price.insurance_fen, self_pay_fen=o.price.self_pay_fen,
-                                    rules=list(o.price.rules)),
-                     saving_fen=o.saving_fen, compared_with_facility_id=o.compared_with.id if o.compared_with else None,
-                     self_bookable=catalogue.may_self_book(o.test), prep=o.test.prep,
-                     duration_minutes=o.test.duration_minutes) for o in found]
+    return [_offer_out(o) for o in found]
+
+
+def _offer_out(o: offers.Offer) -> OfferOut:
+    price = PriceOut(list_fen=o.price.list_fen, discount_fen=o.price.discount_fen,
+                     insurance_fen=o.price.insurance_fen, self_pay_fen=o.price.self_pay_fen, rules=list(o.price.rules))
+    return OfferOut(test_id=o.test.id, facility_id=o.facility.id, facility_name=o.facility.name,
+                    facility_name_en=o.facility.name_en, facility_tier=o.facility.tier, address=o.facility.address,
+                    distance_km=o.distance_km, price=price, saving_fen=o.saving_fen,
+                    compared_with_facility_id=o.compared_with.id if o.compared_with else None,
+                    self_bookable=catalogue.may_self_book(o.test), prep=o.test.prep,
+                    duration_minutes=o.test.duration_minutes)
 
 
 # ---- bookings ------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ class OfferOut(BaseModel):
     test_id: int
     facility_id: int
     facility_name: str
+    facility_name_en: str
     facility_tier: str
     address: str
     distance_km: float | None
