@@ -169,6 +169,31 @@ class Settings(BaseSettings):
     delivery_courier_secrets: dict[str, SecretStr] = {}
     # A courier event whose signed timestamp is further than this from our clock is refused (replays).
     delivery_webhook_tolerance_seconds: int = Field(300, ge=10, le=3600)
+    # Home nursing (portal/home_nursing). Eligibility: age, or a discharge within so many days, or a
+    # doctor's order (valid this many days), or a recorded disability.
+    nursing_min_age: int = Field(65, ge=0, le=120)
+    nursing_discharge_days: int = Field(30, ge=1, le=365)
+    nursing_doctor_order_days: int = Field(30, ge=1, le=365)
+    # Booking: how far ahead a visit can be booked, and how soon the chosen window may start.
+    nursing_booking_days: int = Field(14, ge=1, le=90)
+    nursing_booking_lead_minutes: int = Field(60, ge=0, le=24 * 60)
+    # Dispatch: an offer not answered in time goes to the next nurse; a nurse's reported position
+    # counts while fresh (else their base); nurses farther than the limit are not offered the visit;
+    # travel time reserved around each visit when counting a nurse's free time in a window.
+    nursing_auto_dispatch: bool = False
+    nursing_offer_minutes: int = Field(30, ge=1, le=24 * 60)
+    nursing_position_fresh_minutes: int = Field(120, ge=1)
+    nursing_max_distance_km: float = Field(50.0, gt=0)
+    nursing_travel_minutes: int = Field(30, ge=0, le=240)
+    # Check-in farther than this from the patient's pin needs a reason.
+    nursing_checkin_radius_m: int = Field(300, ge=20, le=50_000)
+    # Cancellation refunds (percent of what was paid): before a nurse accepted it is always in full;
+    # these apply once a nurse was offered the visit and once a nurse accepted it. After check-in the
+    # visit cannot be cancelled.
+    nursing_refund_dispatched_percent: int = Field(100, ge=0, le=100)
+    nursing_refund_accepted_percent: int = Field(50, ge=0, le=100)
+    # An SOS nobody acknowledged is sent to the coordinators again after this long.
+    nursing_sos_reminder_minutes: int = Field(5, ge=1)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)

@@ -25,6 +25,7 @@ from carebridge.demo.clinical import SUBTYPES, EntrySink, Staffing, record_histo
 from carebridge.demo.consultations import write_consultations
 from carebridge.demo.delivery import write_delivery
 from carebridge.demo.diagnostics import write_diagnostics
+from carebridge.demo.home_nursing import write_home_nursing
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
 from carebridge.demo.pharmacy import write_pharmacy
@@ -70,6 +71,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await write_visits(session, patients[0].id)
     await write_delivery(session, patients[0].id)
     await write_pharmacy(session, patients[0].id)
+    await write_home_nursing(session, patients[0].id)
     await write_test_appointments(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(

@@ -7,3 +7,8 @@ PURPOSE = {"visit": N_("Online follow-up visit"), "test": N_("Test appointment")
 SCHEME = {"self_pay": N_("Self-pay"), "employee": N_("Employee medical insurance"),
           "resident": N_("Urban and rural resident medical insurance")}
 RULE = {"community_discount": N_("Community and township centre discount")}
+# Where the patient goes back to after paying: the page of the thing the charge is for.
+PURPOSE_PAGE = {"visit": "/portal/visits/{id}", "test": "/portal/tests/{id}", "fulfilment": "/portal/deliveries/{id}",
+                "nursing": "/portal/nursing/{id}"}
+BACK_LABEL = {"visit": N_("Back to my visit"), "test": N_("Back to my test appointment"),
+              "fulfilment": N_("Back to my medicine order"), "nursing": N_("Back to my home nursing order")}

@@ -23,7 +23,8 @@ from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
 
 router = make_router(include_in_schema=False)
-LABELS = {"status": labels.STATUS, "purpose": labels.PURPOSE, "scheme": labels.SCHEME, "rule": labels.RULE}
+LABELS = {"status": labels.STATUS, "purpose": labels.PURPOSE, "scheme": labels.SCHEME, "rule": labels.RULE,
+          "page": labels.PURPOSE_PAGE, "back": labels.BACK_LABEL}
 
 
 def _acting_for(principal, patient_id: int | None) -> int:  # noqa: ANN001
