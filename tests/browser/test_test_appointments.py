@@ -149,7 +149,8 @@ async def test_patient_books_an_ecg_at_the_community_centre_on_a_phone(phone_nea
     await page.wait_for_url("**/payments/charges/**")
     assert await page.locator("[data-testid=charge-status]").get_attribute("class") == "tag pay-status status-paid"
 
-    await page.goto(booking_url)
+    await page.click("[data-testid=back-to-purpose]")  # from the paid charge back to the booking
+    await page.wait_for_url(booking_url)
     assert await page.locator("[data-testid=booking-state]").get_attribute("data-state") == "booked"
     assert "东关社区卫生服务中心" in await page.locator("[data-testid=booking]").inner_text()
     await page.shots("booked")

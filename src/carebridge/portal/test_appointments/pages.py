@@ -177,6 +177,12 @@ async def booking_page(request: Request, db: Db, principal: CurrentPrincipal, bo
                                                                       done=done, components=COMPONENTS))
 
 
+@router.get("/portal/tests/{booking_id:int}")
+async def booking_short_link(booking_id: int) -> Response:
+    """The address payments links a paid "test" charge back to (payments/labels.py PURPOSE_PAGE)."""
+    return RedirectResponse(f"/portal/tests/bookings/{booking_id}", status_code=307)
+
+
 @router.post("/portal/tests/bookings/{booking_id}/cancel")
 async def cancel(db: Db, principal: CurrentPrincipal, booking_id: int,
                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
