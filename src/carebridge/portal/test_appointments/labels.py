@@ -12,7 +12,7 @@ STATE = {
     "performed": N_("Done, awaiting results"),
     "resulted": N_("Results ready"),
     "cancelled": N_("Cancelled"),
-    "no_show": N_("Missed"),
+    "no_show": N_("Missed the test"),
 }
 CATEGORY = {
     "lab": N_("Lab tests"),
@@ -39,4 +39,5 @@ TIER = {
     "international_partner": N_("International partner"),
 }
 WEEKDAY = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]
-INTERPRETATION = {"H": N_("High"), "HH": N_("Very high"), "L": N_("Low"), "LL": N_("Very low")}
+INTERPRETATION = {"H": N_("Above range"), "HH": N_("Far above range"), "L": N_("Below range"),
+                  "LL": N_("Far below range")}
