@@ -75,14 +75,17 @@ def _routers() -> list:
     from carebridge.portal.delivery import api as delivery_api
     from carebridge.portal.delivery import pages as delivery_pages
     from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
+    from carebridge.portal.home_nursing import api as home_nursing_api
+    from carebridge.portal.home_nursing import pages as home_nursing_pages
     from carebridge.portal.pharmacy import api as pharmacy_api
     from carebridge.portal.pharmacy import pages as pharmacy_pages
     from carebridge.portal.pharmacy import portal_pages as pharmacy_portal_pages
+    from carebridge.portal.test_appointments import api as test_appointments_api
+    from carebridge.portal.test_appointments import pages as test_appointments_pages
+    from carebridge.portal.test_appointments import staff_pages as test_appointments_staff_pages
     from carebridge.portal.visits import api as visits_api
     from carebridge.portal.visits import console_pages as visits_console
     from carebridge.portal.visits import pages as visits_pages
-    from carebridge.portal.home_nursing import api as home_nursing_api
-    from carebridge.portal.home_nursing import pages as home_nursing_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -110,6 +113,7 @@ def _routers() -> list:
         delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
         pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
         home_nursing_api.router, *home_nursing_pages.routers,
+        test_appointments_pages.router, test_appointments_staff_pages.router, test_appointments_api.router,
     ]
 
 

@@ -85,6 +85,22 @@ class Settings(BaseSettings):
     # and reloads them only when they did.
     diagnosis_worklist_poll_seconds: float = Field(1.0, ge=0.5, le=60)
 
+    # Test appointments (portal/test_appointments). Patients book blocks from a short while ahead
+    # up to `booking_days` days; they may cancel online until `cancel_cutoff_hours` before the block
+    # (a refund follows); an unpaid booking holds its place for `payment_hold_minutes`; a reminder
+    # with the preparation instructions goes out `reminder_hours` before; a booked patient who has
+    # not arrived `no_show_minutes` after the block ended is marked as not come. Categories the
+    # patient may book without a doctor's order (comma-separated: lab, ultrasound, x_ray, ct, mri,
+    # ecg); a doctor's order is valid for `order_days`.
+    test_appointments_booking_days: int = Field(14, ge=1, le=90)
+    test_appointments_min_lead_minutes: int = Field(30, ge=0, le=24 * 60)
+    test_appointments_cancel_cutoff_hours: float = Field(2.0, ge=0, le=72)
+    test_appointments_payment_hold_minutes: int = Field(30, ge=1, le=24 * 60)
+    test_appointments_reminder_hours: float = Field(24.0, gt=0, le=72)
+    test_appointments_no_show_minutes: int = Field(120, ge=0, le=7 * 24 * 60)
+    test_appointments_self_bookable_categories: str = "lab,ultrasound,x_ray,ecg"
+    test_appointments_order_days: int = Field(90, ge=1, le=365)
+
     # Pathology slides. Whole-slide images run to gigabytes, so their upload route has its own body
     # limit (every other route keeps upload_max_bytes).
     pathology_upload_max_bytes: int = Field(4 * 1024**3, ge=1024)
