@@ -82,7 +82,9 @@ async def live_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Importing the whole app takes ~20 s on a busy two-core machine; wait generously, and never leave a
+    # server behind when it does not come up.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"server exited early:\n{log.read_text()[-3000:]}")
@@ -91,6 +93,8 @@ def _wait_until_up(base_url: str, process: subprocess.Popen, log: Path) -> None:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
+    process.terminate()
+    process.wait(timeout=15)
     pytest.fail(f"server did not come up:\n{log.read_text()[-3000:]}")
 
 

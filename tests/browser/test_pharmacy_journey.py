@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -74,30 +73,11 @@ async def _user(session, username: str) -> User:  # noqa: ANN001
 
 @pytest.fixture(scope="module", params=ENGINES)
 async def pharmacy_server(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    # A worker importing the app takes ~20 s on a busy two-core machine; give it longer than the shared
-    # helper's 30 s rather than fail on load, and never leave a server behind if it does not come up.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(diagnosis_server, "_wait_until_up", _patient_wait)
-        server = await diagnosis_server.start_server(
-            request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"), "pharmacy_journey", _arrange,
-            env={"CAREBRIDGE_DELIVERY_COURIER_SECRETS": json.dumps({"sf": COURIER_SECRET})})
+    server = await diagnosis_server.start_server(
+        request.param, tmp_path_factory.mktemp(f"pharmacy-{request.param}"), "pharmacy_journey", _arrange,
+        env={"CAREBRIDGE_DELIVERY_COURIER_SECRETS": json.dumps({"sf": COURIER_SECRET})})
     yield server
     server.stop()
-
-
-def _patient_wait(base_url: str, process, log: Path) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.terminate()
-    process.wait(timeout=15)
-    pytest.fail(f"server did not come up:\n{log.read_text()[-3000:]}")
 
 
 async def _person(browser, base_url: str, viewport: dict, name: str):  # noqa: ANN001, ANN202
