@@ -90,7 +90,8 @@ async def test_decline_needs_a_reason_and_tells_the_patient(client, world, net):
     assert (await _decide(client, world, net.doctor, request["id"], "decline")).status_code == 422
     declined = await _decide(client, world, net.doctor, request["id"], "decline", reason="请先来门诊复查血压")
     assert declined.json()["state"] == "declined" and declined.json()["reason"] == "请先来门诊复查血压"
-    told = (await world.db.scalars(select(Notification.user_id).where(Notification.title.like("%refill%")))).all()
+    told = (await world.db.scalars(select(Notification.user_id).where(
+        Notification.kind == "prescription", Notification.link == "/portal/prescriptions"))).all()
     assert net.patient_user.id in told
     await world.db.refresh(order)
     assert order.refills_used == 0  # a declined request uses no refill
