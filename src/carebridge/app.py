@@ -70,6 +70,8 @@ def _routers() -> list:
     from carebridge.notifications import api as notifications_api
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
+    from carebridge.portal.accounts import api as portal_accounts_api
+    from carebridge.portal.accounts import pages as portal_accounts_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -92,6 +94,7 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
+        portal_accounts_pages.router, portal_accounts_api.router,
     ]
 
 

@@ -16,6 +16,7 @@ from carebridge.diagnostics.imaging import models as imaging_models  # noqa: F40
 from carebridge.diagnostics.pathology import models as pathology_models  # noqa: F401
 from carebridge.network import models as network_models  # noqa: F401
 from carebridge.notifications import models as notification_models  # noqa: F401
+from carebridge.portal.accounts import models as portal_account_models  # noqa: F401
 from carebridge.records import models as records_models  # noqa: F401
 from carebridge.referrals import models as referral_models  # noqa: F401
 
