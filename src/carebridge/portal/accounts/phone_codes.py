@@ -28,7 +28,7 @@ from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.portal.accounts.models import PhoneCode
 from carebridge.portal.accounts.senders import CodeSender
-from carebridge.records.identifiers import check_phone, mask_phone
+from carebridge.records.identifiers import check_phone, mask_phone, normalise_phone
 
 log = logging.getLogger(__name__)
 CODE_DIGITS = 6
@@ -51,6 +51,7 @@ class CodeSent:
     phone: str
     expires_at: dt.datetime
     resend_after: int  # seconds
+    minutes: int  # how long the code lives
 
 
 def check_sign_in_phone(raw: str) -> str:
@@ -58,6 +59,13 @@ def check_sign_in_phone(raw: str) -> str:
     if not phone:
         raise InvalidInput(N_("enter your mobile phone number"), details={"field": "phone"})
     return phone
+
+
+def normalise_login(raw: str) -> str:
+    """A phone number typed with spaces or dashes is still the user name of a phone account."""
+    text = (raw or "").strip()
+    phone = normalise_phone(text)
+    return phone if phone.lstrip("+").isdigit() else text
 
 
 def digest(phone: str, code: str) -> str:
@@ -124,7 +132,7 @@ async def request_code(session: AsyncSession, raw_phone: str, *, ip: str, sender
             log.exception("sending a sign-in code to %s failed", mask_phone(phone))
 
     events.after_commit(session, _send)
-    return CodeSent(phone, row.expires_at, settings.portal_code_resend_seconds)
+    return CodeSent(phone, row.expires_at, settings.portal_code_resend_seconds, minutes)
 
 
 async def check_code(session: AsyncSession, raw_phone: str, code: str, *, ip: str) -> CheckResult:
