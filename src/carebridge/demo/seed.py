@@ -26,6 +26,7 @@ from carebridge.demo.consultations import write_consultations
 from carebridge.demo.diagnostics import write_diagnostics
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
+from carebridge.demo.portal_accounts import write_portal_accounts
 from carebridge.demo.staff import CHINA, DEMO_LOGINS, Person, people, write_people
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
 from carebridge.kit.clock import utcnow
@@ -63,6 +64,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await _store_documents(entries, blobs)
     await _showcase_patient(session, patients[0], staff, password_hash)
     await write_diagnostics(session, blobs or LocalBlobStore(get_settings().blob_dir), patients[0].id)
+    await write_portal_accounts(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(
         action="create", outcome="success", actor=audit.Actor(name="carebridge demo"),
