@@ -59,7 +59,8 @@ async def scene(world) -> Scene:  # noqa: ANN001
     mother = await world.patient(town, name="李秀英", sex="female", birth_date=birth,
                                  national_id=national_id(birth), phone=new_phone())
     return Scene(hospital, town, elsewhere, await world.user((Role.doctor, town.id)),
-                 await world.user((Role.doctor, elsewhere.id)), await world.user((Role.facility_admin, town.id)), mother)
+                 await world.user((Role.doctor, elsewhere.id)), await world.user((Role.facility_admin, town.id)),
+                 mother)
 
 
 def outbox(app) -> ConsoleCodeSender:  # noqa: ANN001

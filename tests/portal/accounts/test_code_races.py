@@ -105,15 +105,14 @@ async def test_two_sign_ups_with_one_new_id_at_once_make_one_record(engine):  # 
 
 async def _forget_accounts(engine, user_ids: list[int], nid: str, facility_id: int) -> None:  # noqa: ANN001
     ids = {"users": user_ids, "nid": nid, "facility": facility_id}
-    patients = "SELECT id FROM patients WHERE national_id = :nid"
     statements = [
         "DELETE FROM portal_link_claims WHERE account_id IN (SELECT id FROM portal_accounts WHERE user_id IN :users)",
         "DELETE FROM portal_accounts WHERE user_id IN :users",
         "DELETE FROM web_sessions WHERE user_id IN :users",
         "DELETE FROM role_assignments WHERE user_id IN :users",
         "UPDATE users SET patient_id = NULL WHERE id IN :users",
-        f"DELETE FROM patient_registrations WHERE patient_id IN ({patients})",
-        f"DELETE FROM patients WHERE id IN ({patients})",
+        "DELETE FROM patient_registrations WHERE patient_id IN (SELECT id FROM patients WHERE national_id = :nid)",
+        "DELETE FROM patients WHERE national_id = :nid",
         "DELETE FROM users WHERE id IN :users",
         "DELETE FROM portal_phone_codes WHERE phone LIKE '139%'",
         "DELETE FROM facilities WHERE id = :facility",

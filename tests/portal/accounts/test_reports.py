@@ -12,7 +12,14 @@ from tests.consultations.conftest import build_net
 from tests.consultations.opinion_helpers import DRAFT, sign_opinion
 from tests.consultations.test_opinion_service import accepted_case
 from tests.diagnostics.conftest import build_diag_net
-from tests.diagnostics.reports.helpers import CT_HEAD_DRAFT, MemoryBlobs, claimed, hub_doctor, ready_order, write_and_sign
+from tests.diagnostics.reports.helpers import (
+    CT_HEAD_DRAFT,
+    MemoryBlobs,
+    claimed,
+    hub_doctor,
+    ready_order,
+    write_and_sign,
+)
 
 DRAFT_ONLY = reports.DraftInput(impression="DRAFT: not for the patient yet")
 

@@ -128,7 +128,8 @@ async def complete_profile(body: ProfileIn, db: Db, principal: CurrentPrincipal)
 
 def permission_out(permission) -> PermissionOut:  # noqa: ANN001 - a CaregiverPermission
     return PermissionOut(
-        id=permission.id, patient_id=permission.patient_id, caregiver_phone_masked=mask_phone(permission.caregiver_phone),
+        id=permission.id, patient_id=permission.patient_id,
+        caregiver_phone_masked=mask_phone(permission.caregiver_phone),
         caregiver_user_id=permission.caregiver_user_id, caregiver_name=permission.caregiver_name,
         relationship=permission.relationship, scope=permission.scope, basis=permission.basis,
         paper_reference=permission.paper_reference, created_at=permission.created_at,

@@ -144,7 +144,8 @@ async def record_paper_permission(session: AsyncSession, principal: Principal, p
     return permission
 
 
-async def revoke(session: AsyncSession, principal: Principal, permission_id: int, reason: str = "") -> CaregiverPermission:
+async def revoke(session: AsyncSession, principal: Principal, permission_id: int,
+                 reason: str = "") -> CaregiverPermission:
     """The patient, the staff where the patient is registered, or the caregiver stepping back."""
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:

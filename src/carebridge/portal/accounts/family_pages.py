@@ -21,7 +21,7 @@ from carebridge.web.routing import router as make_router
 router = make_router(include_in_schema=False)
 FAMILY = "/portal/family"
 NOTICES = {"granted": N_("Done. Your family member can act for you after signing in with that phone."),
-           "revoked": N_("The permission is withdrawn. It no longer works, from now on.")}
+           "revoked": N_("The permission is withdrawn; it stops working at once.")}
 
 
 async def _page(request: Request, db: Db, principal: Principal, *, error: str | None = None,
@@ -32,7 +32,8 @@ async def _page(request: Request, db: Db, principal: Principal, *, error: str | 
         _access, mine = await family.caregivers_of(db, principal, principal.patient_id)
     return portal_render(request, "portal/family.html", {
         "tab": "family", "acting": [c for c in choices if not c.is_self], "mine": mine,
-        "linked": principal.patient_id is not None, "relationships": [(k.value, _(v)) for k, v in RELATIONSHIPS.items()],
+        "linked": principal.patient_id is not None,
+        "relationships": [(k.value, _(v)) for k, v in RELATIONSHIPS.items()],
         "scopes": [(k.value, _(v)) for k, v in SCOPES.items()], "error": error, "values": values or {},
         "notice": _(NOTICES[done]) if done in NOTICES else None}, status_code=status_code)
 

@@ -32,9 +32,9 @@ CLAIM_REASONS = {
 }
 CLAIM_STATUS = {
     ClaimStatus.pending: N_("Waiting"),
-    ClaimStatus.confirmed: N_("Confirmed"),
-    ClaimStatus.rejected: N_("Refused"),
-    ClaimStatus.superseded: N_("Closed"),
+    ClaimStatus.confirmed: N_("Link confirmed"),
+    ClaimStatus.rejected: N_("Not linked"),
+    ClaimStatus.superseded: N_("No longer needed"),
 }
 SEXES = {"male": N_("Male"), "female": N_("Female"), "other": N_("Other"), "unknown": N_("Unknown")}
 

@@ -184,6 +184,7 @@ async def signup(request: Request, db: Db, principal: MaybePrincipal, name: Anno
 
 @dataclass(frozen=True)
 class Tile:
+    key: str
     label: str
     url: str
     glyph: str
@@ -211,8 +212,8 @@ TILES = [
 def tiles_for(patient_id: int | None) -> list[Tile]:
     english = i18n.get_locale() == "en"
     query = f"?patient_id={patient_id}" if patient_id else ""
-    return [Tile(_(label), path + (query if needs else ""), glyphs[1 if english else 0], colour,
-                 patient_id is not None or not needs) for label, path, glyphs, colour, needs in TILES]
+    return [Tile(path.rsplit("/", 1)[-1], _(label), path + (query if needs else ""), glyphs[1 if english else 0],
+                 colour, patient_id is not None or not needs) for label, path, glyphs, colour, needs in TILES]
 
 
 @router.get("/portal")
