@@ -123,6 +123,8 @@ async def test_a_son_signs_up_by_phone_acts_for_his_mother_and_loses_access_when
     assert "152" in results
     assert await _fits(son)
     await son.shots("mothers-record")
+    await son.goto("/portal/family")
+    await son.shots("family")
 
     mother = await _phone(browser, base_url, "portal-mother")
     await mother.goto("/portal/signin?mode=password")
@@ -130,6 +132,10 @@ async def test_a_son_signs_up_by_phone_acts_for_his_mother_and_loses_access_when
     await mother.fill("input[name=password]", PASSWORD)
     await mother.click("form[action='/portal/signin/password'] button[type=submit]")
     await mother.wait_for_url(re.compile(r".*/portal$"))
+    await mother.goto("/portal/access-log")
+    log_text = await mother.locator("[data-testid=access-log]").inner_text()
+    assert "王小明" in log_text  # her son's reading, written down as a family member acting for her
+    await mother.shots("who-viewed")
     await mother.goto("/portal/family")
     assert "王小明" in await mother.locator("[data-testid=my-caregivers]").inner_text()
     await mother.shots("family")

@@ -13,6 +13,14 @@ RELATIONSHIPS = {
     Relationship.sibling: N_("Brother or sister"),
     Relationship.other: N_("Other relative or carer"),
 }
+# The same relationship as the caregiver sees the patient (the patient said "he is my son").
+SEEN_BY_CAREGIVER = {
+    Relationship.child: N_("My parent"),
+    Relationship.spouse: N_("My husband or wife"),
+    Relationship.parent: N_("My child"),
+    Relationship.sibling: N_("My brother or sister"),
+    Relationship.other: N_("My relative"),
+}
 SCOPES = {
     PermissionScope.all: N_("Everything: book, order, pay and read"),
     PermissionScope.read: N_("Read only"),
@@ -45,7 +53,8 @@ def label(table: dict, value: str) -> str:
 
 
 def labels_for_templates() -> dict:
-    return {"relationship_label": lambda v: label(RELATIONSHIPS, v), "scope_label": lambda v: label(SCOPES, v),
+    return {"relationship_label": lambda v: label(RELATIONSHIPS, v),
+            "seen_by_caregiver": lambda v: label(SEEN_BY_CAREGIVER, v), "scope_label": lambda v: label(SCOPES, v),
             "scope_short": lambda v: label(SCOPE_SHORT, v), "basis_label": lambda v: label(BASES, v),
             "link_status_label": lambda v: label(LINK_STATUS, v), "claim_reason": lambda v: label(CLAIM_REASONS, v),
             "sex_label": lambda v: label(SEXES, v)}

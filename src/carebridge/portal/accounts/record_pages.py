@@ -32,7 +32,7 @@ async def target_patient(db: Db, request: Request, principal: Principal) -> int 
 def about(access: PatientAccess, principal: Principal) -> dict:
     """What every per-patient page shows about whom it is for."""
     return {"acting_patient": access.patient, "acting_patient_is_self": access.basis == "self",
-            "acting_self_id": principal.patient_id, "pid": access.patient.id,
+            "pid": access.patient.id,
             "read_only": access.basis == "proxy" and not access.may_act}
 
 
