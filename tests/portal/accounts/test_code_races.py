@@ -1,6 +1,7 @@
 """Guessing and using a sign-in code from several connections at once, on committed data (two real
 PostgreSQL connections; on SQLite the same, queued by the write lock every transaction takes):
-one code opens one session, and parallel guesses cannot exceed the attempt limit."""
+one code opens one session, and parallel guesses cannot exceed the attempt limit; two sign-ups
+with one new national ID at once make one master record."""
 
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ async def _sign_up(maker, user_id: int, nid: str) -> None:  # noqa: ANN001
 
 async def test_two_sign_ups_with_one_new_id_at_once_make_one_record(engine):  # noqa: ANN001
     import datetime as dt
+
+    import pytest
+
+    if engine.dialect.name != "postgresql":
+        # SQLite takes the write lock at BEGIN, so the two cannot interleave there (the linking
+        # itself is tested on both engines in test_linking.py); and SQLite would reuse the deleted
+        # patient's id, while the committed audit rows naming it cannot be deleted.
+        pytest.skip("the race needs two writers at once: PostgreSQL")
 
     from carebridge.network.models import Facility, Tier
     from carebridge.portal.accounts import service
