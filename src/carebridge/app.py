@@ -70,8 +70,21 @@ def _routers() -> list:
     from carebridge.notifications import api as notifications_api
     from carebridge.notifications import live as notifications_live
     from carebridge.notifications import pages as notification_pages
+    from carebridge.payments import api as payments_api
+    from carebridge.payments import pages as payments_pages
     from carebridge.portal.accounts import api as portal_accounts_api
     from carebridge.portal.accounts import pages as portal_accounts_pages
+    from carebridge.portal.delivery import api as delivery_api
+    from carebridge.portal.delivery import pages as delivery_pages
+    from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
+    from carebridge.portal.home_nursing import api as home_nursing_api
+    from carebridge.portal.home_nursing import pages as home_nursing_pages
+    from carebridge.portal.pharmacy import api as pharmacy_api
+    from carebridge.portal.pharmacy import pages as pharmacy_pages
+    from carebridge.portal.pharmacy import portal_pages as pharmacy_portal_pages
+    from carebridge.portal.visits import api as visits_api
+    from carebridge.portal.visits import console_pages as visits_console
+    from carebridge.portal.visits import pages as visits_pages
     from carebridge.realtime import api as realtime_api
     from carebridge.records import api as records_api
     from carebridge.records import pages as records_pages
@@ -94,6 +107,11 @@ def _routers() -> list:
         notifications_api.router, notifications_live.ws_router, notification_admin_pages.router,
         imaging_api.router, imaging_stow.router, imaging_pages.router,
         report_pages.router, report_api.router, quality_pages.router, quality_api.router,
+        payments_pages.router, payments_api.router,
+        visits_pages.router, visits_console.router, visits_api.router,
+        delivery_api.router, delivery_pages.router, delivery_pharmacy_pages.router,
+        pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
+        home_nursing_api.router, *home_nursing_pages.routers,
         portal_accounts_pages.router, portal_accounts_api.router,
     ]
 
@@ -110,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from carebridge.consultations.timers import run_timers
         from carebridge.diagnostics.tasks import run_completion
         from carebridge.notifications.tasks import run_dispatcher
+        from carebridge.portal.visits.tasks import run_visit_timers
         from carebridge.realtime import publish
         from carebridge.realtime.api import hub_for
 
@@ -124,7 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timers = asyncio.create_task(run_timers(_app.state))
         # Quiet studies become complete and enter the worklist (diagnostics/tasks.py).
         completion = asyncio.create_task(run_completion(_app.state))
+        # Visit reminders, unpaid holds, no-shows (portal/visits/tasks.py).
+        visit_timers = asyncio.create_task(run_visit_timers(_app.state))
         yield
+        visit_timers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await visit_timers
         completion.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await completion
@@ -147,6 +171,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     errors.install(app)
+    from carebridge.portal.pharmacy import delivery_source
+
+    delivery_source.register()
+    if settings.demo_mode:  # the demo's own dispensable refills (demo/delivery.py), never outside demo mode
+        from carebridge.demo.delivery import register_demo_source
+
+        register_demo_source()
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,6 +3,7 @@ docs/operations.md."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     default_locale: str = "zh_CN"
+
+    # Payments. Insured items are split by the patient's declared scheme; a real provider (WeChat Pay,
+    # Alipay, a bank) plugs in beside the demo one (payments/providers.py).
+    payments_provider: str = "demo"
+    payments_employee_insurance_percent: int = Field(70, ge=0, le=100)
+    payments_resident_insurance_percent: int = Field(50, ge=0, le=100)
+    payments_callback_tolerance_seconds: int = Field(300, ge=30)
 
     # Live sessions. URLs are comma-separated; TURN credentials follow coturn's use-auth-secret.
     realtime_redis_url: str = ""
@@ -93,6 +101,17 @@ class Settings(BaseSettings):
     # The longest ECG accepted for upload, in seconds (a resting ECG is 10 s; rhythm strips longer).
     ecg_max_seconds: float = Field(300.0, ge=10, le=3600)
 
+    # Pharmacy (internet-hospital prescriptions). Validity in days by kind: an acute prescription is
+    # valid at most 3 days (处方管理办法 第十八条); a chronic one 30 days by default, and a doctor may set
+    # up to pharmacy_valid_days_max. Longest supply per line: 7 days acute (第十九条), 12 weeks for a
+    # long-term prescription (长期处方管理规范). Refills a chronic prescription may allow.
+    pharmacy_valid_days_chronic: int = Field(30, ge=1, le=365)
+    pharmacy_valid_days_acute: int = Field(3, ge=1, le=30)
+    pharmacy_valid_days_max: int = Field(84, ge=1, le=365)
+    pharmacy_supply_days_acute: int = Field(7, ge=1, le=90)
+    pharmacy_supply_days_chronic: int = Field(84, ge=1, le=365)
+    pharmacy_max_refills: int = Field(5, ge=0, le=12)
+
     # The DICOM listener (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET). `carebridge serve` starts it in a
     # child process when enabled; `carebridge dicom` runs it alone. Loopback unless told otherwise.
     dicom_enabled: bool = True
@@ -105,6 +124,60 @@ class Settings(BaseSettings):
     dicom_max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
     # How many associations the listener serves at once (each a thread).
     dicom_max_associations: int = Field(16, ge=1, le=256)
+
+    # Online follow-up visits (portal/visits). The patient may enter the waiting room this many minutes
+    # before the start; the reminder goes this long before; an unpaid booking holds its slot this long; a
+    # booked patient who has not come this long after the slot's end is a no-show; a visit the doctor never
+    # started is cancelled (and refunded) this long after its end. The timers loop sweeps this often (0 turns
+    # it off in this process). Patients see slots this many days ahead; one publication spans at most
+    # visits_publish_max_days.
+    visits_checkin_open_minutes: int = Field(30, ge=0, le=240)
+    visits_reminder_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    visits_payment_hold_minutes: int = Field(15, ge=1, le=24 * 60)
+    visits_no_show_grace_minutes: int = Field(15, ge=0, le=24 * 60)
+    visits_unstarted_grace_minutes: int = Field(120, ge=0, le=7 * 24 * 60)
+    visits_timer_seconds: float = Field(30.0, ge=0)
+    visits_booking_days: int = Field(14, ge=1, le=90)
+    visits_publish_max_days: int = Field(92, ge=1, le=366)
+    # Medicine delivery (portal/delivery). Fees in fen. The delivery fee is waived when the drugs
+    # come to at least `delivery_free_over_fen` (0: never waived); the cold-chain surcharge applies to
+    # a delivered order with any line that must stay cold (pickups need no cold transport).
+    delivery_fee_fen: int = Field(1000, ge=0)
+    delivery_free_over_fen: int = Field(0, ge=0)
+    delivery_cold_chain_fee_fen: int = Field(2000, ge=0)
+    # Couriers the pharmacy may hand parcels to, code -> name shown to people (JSON in the environment).
+    delivery_couriers: dict[str, str] = {"sf": "顺丰速运", "ems": "中国邮政EMS", "jd": "京东物流"}
+    # Per-courier webhook secrets, code -> secret (JSON). A courier without one is refused, except in
+    # demo mode, where its secret is derived from the app secret (see `python -m
+    # carebridge.portal.delivery.send_event`).
+    delivery_courier_secrets: dict[str, SecretStr] = {}
+    # A courier event whose signed timestamp is further than this from our clock is refused (replays).
+    delivery_webhook_tolerance_seconds: int = Field(300, ge=10, le=3600)
+    # Home nursing (portal/home_nursing). Eligibility: age, or a discharge within so many days, or a
+    # doctor's order (valid this many days), or a recorded disability.
+    nursing_min_age: int = Field(65, ge=0, le=120)
+    nursing_discharge_days: int = Field(30, ge=1, le=365)
+    nursing_doctor_order_days: int = Field(30, ge=1, le=365)
+    # Booking: how far ahead a visit can be booked, and how soon the chosen window may start.
+    nursing_booking_days: int = Field(14, ge=1, le=90)
+    nursing_booking_lead_minutes: int = Field(60, ge=0, le=24 * 60)
+    # Dispatch: an offer not answered in time goes to the next nurse; a nurse's reported position
+    # counts while fresh (else their base); nurses farther than the limit are not offered the visit;
+    # travel time reserved around each visit when counting a nurse's free time in a window.
+    nursing_auto_dispatch: bool = False
+    nursing_offer_minutes: int = Field(30, ge=1, le=24 * 60)
+    nursing_position_fresh_minutes: int = Field(120, ge=1)
+    nursing_max_distance_km: float = Field(50.0, gt=0)
+    nursing_travel_minutes: int = Field(30, ge=0, le=240)
+    # Check-in farther than this from the patient's pin needs a reason.
+    nursing_checkin_radius_m: int = Field(300, ge=20, le=50_000)
+    # Cancellation refunds (percent of what was paid): before a nurse accepted it is always in full;
+    # these apply once a nurse was offered the visit and once a nurse accepted it. After check-in the
+    # visit cannot be cancelled.
+    nursing_refund_dispatched_percent: int = Field(100, ge=0, le=100)
+    nursing_refund_accepted_percent: int = Field(50, ge=0, le=100)
+    # An SOS nobody acknowledged is sent to the coordinators again after this long.
+    nursing_sos_reminder_minutes: int = Field(5, ge=1)
 
     # argon2id: production cost by default; tests lower it (PLATFORM-NOTES: ~155 ms per hash).
     argon2_time_cost: int = Field(3, ge=1)
@@ -160,6 +233,25 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
+
+    @field_validator("delivery_couriers")
+    @classmethod
+    def _courier_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        # The code is part of the webhook's URL and of every tracking number's key.
+        bad = [code for code in value if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,19}", code)]
+        if bad:
+            raise ValueError(f"courier codes must be 1-20 lowercase letters, digits or '-': {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _courier_secrets(self) -> Settings:
+        unknown = sorted(set(self.delivery_courier_secrets) - set(self.delivery_couriers))
+        if unknown:
+            raise ValueError(f"CAREBRIDGE_DELIVERY_COURIER_SECRETS names couriers not in DELIVERY_COURIERS: {unknown}")
+        short = sorted(c for c, s in self.delivery_courier_secrets.items() if len(s.get_secret_value()) < 16)
+        if short:
+            raise ValueError(f"courier webhook secrets must be at least 16 characters: {short}")
+        return self
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

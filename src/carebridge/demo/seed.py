@@ -23,11 +23,15 @@ from carebridge.config import get_settings
 from carebridge.demo.bulk import BulkWriter
 from carebridge.demo.clinical import SUBTYPES, EntrySink, Staffing, record_history
 from carebridge.demo.consultations import write_consultations
+from carebridge.demo.delivery import write_delivery
 from carebridge.demo.diagnostics import write_diagnostics
+from carebridge.demo.home_nursing import write_home_nursing
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
+from carebridge.demo.pharmacy import write_pharmacy
 from carebridge.demo.portal_accounts import write_portal_accounts
 from carebridge.demo.staff import CHINA, DEMO_LOGINS, Person, people, write_people
+from carebridge.demo.visits import write_visits
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
 from carebridge.kit.clock import utcnow
 from carebridge.network.models import Facility
@@ -64,6 +68,10 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await _store_documents(entries, blobs)
     await _showcase_patient(session, patients[0], staff, password_hash)
     await write_diagnostics(session, blobs or LocalBlobStore(get_settings().blob_dir), patients[0].id)
+    await write_visits(session, patients[0].id)
+    await write_delivery(session, patients[0].id)
+    await write_pharmacy(session, patients[0].id)
+    await write_home_nursing(session, patients[0].id)
     await write_portal_accounts(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(

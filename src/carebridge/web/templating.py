@@ -30,6 +30,14 @@ def _localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime(fmt)
 
 
+def yuan(fen: int | None) -> str:
+    """Money is kept in integer fen; people read yuan with two decimals."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
 def _make_env() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(d) for d in _template_dirs()]),
@@ -40,6 +48,7 @@ def _make_env() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters["localtime"] = _localtime
+    env.filters["yuan"] = yuan
     env.globals["supported_locales"] = i18n.SUPPORTED
     return env
 

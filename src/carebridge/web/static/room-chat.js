@@ -12,6 +12,8 @@
   var Room = window.CareRoom = {
     root: root,
     caseId: root.dataset.caseId,
+    // The online visit's room runs on these scripts too, with its own API (data-api-base).
+    base: root.dataset.apiBase || "/api/v1/consultations/" + root.dataset.caseId,
     csrf: root.dataset.csrf,
     lastMessageId: parseInt(root.dataset.lastMessage || "0", 10),
     t: function (key, values) {
@@ -34,7 +36,7 @@
       options = options || {};
       options.credentials = "same-origin";
       options.headers = Object.assign({ "X-CSRF-Token": Room.csrf, "Accept": "application/json" }, options.headers || {});
-      return fetch("/api/v1/consultations/" + Room.caseId + path, options).then(function (response) {
+      return fetch(Room.base + path, options).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) {
             var error = new Error(body.message || response.statusText);
