@@ -102,3 +102,10 @@ async def test_a_caregiver_switches_to_the_parent_on_the_home_page(client, app, 
     assert f'href="/portal/records?patient_id={scene.mother.id}"' in home.text
     record = await client.get("/portal/records")
     assert record.status_code == 200 and "李秀英" in record.text and "You are acting for" in record.text
+    # Every feature of the internet hospital opens for her, through the same proxy basis.
+    tiles = re.findall(r'data-testid="tile-([a-z-]+)" href="([^"]+)"', home.text)
+    assert ("visits", f"/portal/visits?patient={scene.mother.id}") in tiles
+    for key, url in tiles:
+        if key != "tests":  # test appointments are not built yet
+            answer = await client.get(url.replace("&amp;", "&"))
+            assert answer.status_code == 200, (url, answer.text[:300])

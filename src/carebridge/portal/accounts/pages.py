@@ -192,28 +192,29 @@ class Tile:
     enabled: bool = True
 
 
-# (label, path, icon glyph in Chinese and English, colour, needs a patient). The other features of
-# the internet hospital own their pages; the portal links them with the patient it acts for.
+# (label, path, icon glyph in Chinese and English, colour, the query parameter that names the
+# patient, or None when the page is not about one patient). The other features of the internet
+# hospital own their pages; the portal links them with the patient it acts for, in their own words.
 TILES = [
-    (N_("Online follow-up"), "/portal/visits", ("诊", "V"), "c1", True),
-    (N_("Prescriptions"), "/portal/prescriptions", ("药", "Rx"), "c2", True),
-    (N_("Medicine delivery"), "/portal/deliveries", ("送", "D"), "c3", True),
-    (N_("Book a test"), "/portal/tests", ("检", "T"), "c4", True),
-    (N_("Home nursing"), "/portal/nursing", ("护", "N"), "c5", True),
-    (N_("Payments"), "/payments", ("费", "¥"), "c6", True),
-    (N_("My record"), "/portal/records", ("病", "R"), "c7", True),
-    (N_("My reports"), "/portal/reports", ("报", "Re"), "c8", True),
-    (N_("My orders"), "/portal/orders", ("单", "O"), "c9", True),
-    (N_("Who viewed my record"), "/portal/access-log", ("阅", "W"), "c10", True),
-    (N_("Family"), "/portal/family", ("家", "F"), "c2", False),
+    (N_("Online follow-up"), "/portal/visits", ("诊", "V"), "c1", "patient"),
+    (N_("Prescriptions"), "/portal/prescriptions", ("药", "Rx"), "c2", "patient"),
+    (N_("Medicine delivery"), "/portal/deliveries", ("送", "D"), "c3", "patient_id"),
+    (N_("Book a test"), "/portal/tests", ("检", "T"), "c4", "patient_id"),
+    (N_("Home nursing"), "/portal/nursing", ("护", "N"), "c5", "patient_id"),
+    (N_("Payments"), "/payments", ("费", "¥"), "c6", "patient_id"),
+    (N_("My record"), "/portal/records", ("病", "R"), "c7", "patient_id"),
+    (N_("My reports"), "/portal/reports", ("报", "Re"), "c8", "patient_id"),
+    (N_("My orders"), "/portal/orders", ("单", "O"), "c9", "patient_id"),
+    (N_("Who viewed my record"), "/portal/access-log", ("阅", "W"), "c10", "patient_id"),
+    (N_("Family"), "/portal/family", ("家", "F"), "c2", None),
 ]
 
 
 def tiles_for(patient_id: int | None) -> list[Tile]:
     english = i18n.get_locale() == "en"
-    query = f"?patient_id={patient_id}" if patient_id else ""
-    return [Tile(path.rsplit("/", 1)[-1], _(label), path + (query if needs else ""), glyphs[1 if english else 0],
-                 colour, patient_id is not None or not needs) for label, path, glyphs, colour, needs in TILES]
+    return [Tile(path.rsplit("/", 1)[-1], _(label), f"{path}?{param}={patient_id}" if param and patient_id else path,
+                 glyphs[1 if english else 0], colour, patient_id is not None or param is None)
+            for label, path, glyphs, colour, param in TILES]
 
 
 @router.get("/portal")
