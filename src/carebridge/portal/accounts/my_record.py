@@ -13,7 +13,7 @@ from carebridge.access.service import PatientAccess, access_patient
 from carebridge.auth.principal import Principal
 from carebridge.records import service as records
 from carebridge.records.models import EntryKind
-from carebridge.records.page_parts import charts_for, entry_label
+from carebridge.records.page_parts import charts_for
 from carebridge.records.schemas import EntryOut, PatientOut
 
 RESULTS, DOCUMENTS, OTHER = 30, 30, 50
@@ -52,5 +52,3 @@ async def my_record(session: AsyncSession, principal: Principal, patient_id: int
         documents=await _current(session, access, EntryKind.document, DOCUMENTS),
         charts=await charts_for(session, access))
 
-
-label = entry_label
