@@ -72,6 +72,8 @@ def _routers() -> list:
     from carebridge.notifications import pages as notification_pages
     from carebridge.payments import api as payments_api
     from carebridge.payments import pages as payments_pages
+    from carebridge.portal.accounts import api as portal_accounts_api
+    from carebridge.portal.accounts import pages as portal_accounts_pages
     from carebridge.portal.delivery import api as delivery_api
     from carebridge.portal.delivery import pages as delivery_pages
     from carebridge.portal.delivery import pharmacy_pages as delivery_pharmacy_pages
@@ -114,6 +116,7 @@ def _routers() -> list:
         pharmacy_pages.router, pharmacy_portal_pages.router, pharmacy_api.router,
         home_nursing_api.router, *home_nursing_pages.routers,
         test_appointments_pages.router, test_appointments_staff_pages.router, test_appointments_api.router,
+        portal_accounts_pages.router, portal_accounts_api.router,
     ]
 
 

@@ -224,6 +224,23 @@ class Settings(BaseSettings):
     notify_sms_auth_value: SecretStr | None = None
     notify_sms_timeout: float = Field(10.0, gt=0)
 
+    # Patient accounts of the internet hospital (portal/accounts). One-time sign-in codes: how they
+    # reach the phone ("console" writes them to the log, "sms" uses the notifications SMS gateway;
+    # empty: sms when CAREBRIDGE_NOTIFY_SMS_URL is set, console in demo mode, otherwise none), how long
+    # a code lives, how many tries it allows, and how often one phone / one address may ask for one.
+    portal_code_channel: str = ""
+    portal_code_minutes: int = Field(5, ge=1, le=30)
+    portal_code_attempts: int = Field(5, ge=1, le=10)
+    portal_code_resend_seconds: int = Field(60, ge=10)
+    portal_code_per_phone_hour: int = Field(5, ge=1)
+    portal_code_per_address_hour: int = Field(20, ge=1)
+    # The facility that runs the internet hospital: sign-ups hold their patient role there and a
+    # master record created at sign-up is registered there. Empty: the first hospital of the highest
+    # tier below the national centre.
+    portal_facility_code: str = ""
+    # Bearer tokens handed to programs (apps) that sign in by phone code.
+    portal_token_days: int = Field(30, ge=1, le=365)
+
     @field_validator("display_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from carebridge.diagnostics.pathology import models as pathology_models  # noqa:
 from carebridge.network import models as network_models  # noqa: F401
 from carebridge.notifications import models as notification_models  # noqa: F401
 from carebridge.payments import models as payments_models  # noqa: F401
+from carebridge.portal.accounts import models as portal_account_models  # noqa: F401
 from carebridge.portal.delivery import models as delivery_models  # noqa: F401
 from carebridge.portal.home_nursing import models as home_nursing_models  # noqa: F401
 from carebridge.portal.pharmacy import models as pharmacy_models  # noqa: F401

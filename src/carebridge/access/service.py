@@ -4,7 +4,14 @@ patient data any other way. Missing and forbidden are the same 404 so ids reveal
 A clinician may read a patient when (a) the patient is registered at one of the clinician's
 facilities, (b) consent to network sharing is in force and an active grant covers the clinician or
 their facility, or (c) the clinician broke the glass for this patient within the last hours.
-A patient reads only their own record. Administrators manage, they do not read records.
+A patient reads their own record ("self"), and a family member reads and acts for a patient who
+recorded their permission ("proxy": granted from the patient's portal account or on signed paper at
+a facility where the patient is registered; `portal/accounts/family.py`). Administrators manage,
+they do not read records.
+
+Modes: READ; WRITE (clinical writes: registration or break-the-glass); ACT (what a patient does in
+the internet hospital on their own behalf: book, order, pay, cancel), allowed to the patient, to a
+caregiver whose permission covers every portal action, and to staff who could write.
 
 Consent lives here too because it is part of the decision; grants and break-the-glass, which
 *create* access, live in `grants.py` and `emergency.py`.
@@ -16,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import AccessGrant, BreakGlass, Consent, ConsentStatus, Purpose
@@ -27,10 +34,12 @@ from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Facility
+from carebridge.portal.accounts.models import CaregiverPermission, PermissionScope
 from carebridge.records.models import EntryKind, Patient, PatientRegistration, RecordEntry
 
-READ, WRITE = "read", "write"
+READ, WRITE, ACT = "read", "write", "act"
 WRITE_BASES = frozenset({"registration", "break_glass"})
+CAREGIVER_ROLE = "caregiver"  # how the audit trail names a family member acting for the patient
 ENTRY_KINDS = frozenset(k.value for k in EntryKind)
 NOTE_MAX = 500
 
@@ -46,6 +55,27 @@ class PatientAccess:
     scope_all: bool = True
     kinds: frozenset[str] = field(default_factory=frozenset)
     entry_ids: frozenset[int] = field(default_factory=frozenset)
+    proxy_permission_id: int | None = None  # basis "proxy": the caregiver permission relied on
+    proxy_scope: str = ""
+
+    @property
+    def may_act(self) -> bool:
+        """Portal actions on the patient's behalf (mode ACT)."""
+        if self.basis == "proxy":
+            return self.proxy_scope == PermissionScope.all
+        return self.basis == "self" or self.basis in WRITE_BASES
+
+    def audit_detail(self) -> dict:
+        detail: dict = {"basis": self.basis}
+        if self.basis == "break_glass":
+            detail["break_glass"] = True
+        if self.basis == "proxy":
+            detail.update(acting_for=self.patient.id, permission_id=self.proxy_permission_id, scope=self.proxy_scope)
+        return detail
+
+    def actor(self, principal: Principal):  # noqa: ANN201 - an audit Actor
+        """Who the trail names: a caregiver is written down as acting for the patient."""
+        return principal.actor(self.facility_id, role=CAREGIVER_ROLE if self.basis == "proxy" else None)
 
     def allows(self, entry: RecordEntry) -> bool:
         return self.scope_all or entry.kind in self.kinds or entry.id in self.entry_ids
@@ -71,10 +101,9 @@ async def access_patient(
     decided = await _authorise(session, principal, patient_id, purpose=str(purpose), action=action,
                                mode=mode, resource_type=resource_type, resource_id=resource_id)
     await audit.append(session, audit.Entry(
-        action=action, outcome="allowed", actor=principal.actor(decided.facility_id),
+        action=action, outcome="allowed", actor=decided.actor(principal),
         patient_id=decided.patient.id, resource_type=resource_type,
-        resource_id=resource_id or decided.patient.id, purpose=decided.purpose,
-        detail={"basis": decided.basis, **({"break_glass": True} if decided.basis == "break_glass" else {})}))
+        resource_id=resource_id or decided.patient.id, purpose=decided.purpose, detail=decided.audit_detail()))
     return decided
 
 
@@ -89,6 +118,11 @@ async def _authorise(session: AsyncSession, principal: Principal, patient_id: in
         record_denial(session, principal, patient_id, action=action, resource_type=resource_type,
                       resource_id=resource_id, purpose=purpose)
         raise NotFound(N_("patient not found"))
+    if mode == ACT and not decided.may_act:
+        # The caregiver may already read this patient, so the refusal reveals nothing: say why.
+        record_denial(session, principal, decided.patient.id, action=action, resource_type=resource_type,
+                      resource_id=resource_id, purpose=purpose)
+        raise Forbidden(N_("your family permission for this patient is read-only"), code="read_only_permission")
     return decided
 
 
@@ -115,7 +149,7 @@ async def _decide(session: AsyncSession, principal: Principal, patient: Patient,
         return PatientAccess(patient, "self", Purpose.patient_self.value)
     clinical = principal.clinical_facility_ids
     if not clinical:
-        return None
+        return await _decide_by_proxy(session, principal, patient)
     home = await session.scalar(select(PatientRegistration.facility_id).where(
         PatientRegistration.patient_id == patient.id, PatientRegistration.facility_id.in_(clinical))
         .order_by(PatientRegistration.facility_id).limit(1))
@@ -124,7 +158,30 @@ async def _decide(session: AsyncSession, principal: Principal, patient: Patient,
     glass = await active_break_glass(session, principal, patient.id)
     if glass is not None:
         return PatientAccess(patient, "break_glass", Purpose.emergency.value, glass.facility_id)
-    return await _decide_by_grants(session, principal, patient, purpose)
+    return (await _decide_by_grants(session, principal, patient, purpose)
+            or await _decide_by_proxy(session, principal, patient))
+
+
+async def _decide_by_proxy(session: AsyncSession, principal: Principal, patient: Patient) -> PatientAccess | None:
+    """A family member with the patient's recorded permission (revocation takes effect at once:
+    this is read on every access, never cached in the session)."""
+    permission = await session.scalar(
+        select(CaregiverPermission).where(active_caregiver_permissions(principal.user_id),
+                                          CaregiverPermission.patient_id.in_(_merged_into(patient.id)))
+        .order_by(CaregiverPermission.scope == PermissionScope.read.value, CaregiverPermission.id).limit(1))
+    if permission is None:
+        return None
+    return PatientAccess(patient, "proxy", Purpose.patient_self.value, proxy_permission_id=permission.id,
+                         proxy_scope=permission.scope)
+
+
+def active_caregiver_permissions(user_id: int):  # noqa: ANN201 - a SQLAlchemy boolean clause
+    return and_(CaregiverPermission.caregiver_user_id == user_id, CaregiverPermission.revoked_at.is_(None))
+
+
+def _merged_into(patient_id: int):  # noqa: ANN202 - a scalar subquery of ids
+    """The patient and the duplicates merged into them: a permission given on a duplicate holds."""
+    return select(Patient.id).where(or_(Patient.id == patient_id, Patient.merged_into_id == patient_id))
 
 
 async def _decide_by_grants(
@@ -183,11 +240,11 @@ async def current_consent(session: AsyncSession, patient_id: int) -> Consent | N
 def visible_patients_clause(principal: Principal):  # noqa: ANN201 - a SQLAlchemy boolean clause
     """Which patients a search may return for this caller: the same bases as `access_patient`.
     Grants only count under consent; that is checked again when a record is opened."""
-    if principal.patient_id is not None and not principal.is_clinician:
-        return Patient.id == principal.patient_id
+    family = exists().where(CaregiverPermission.patient_id == Patient.id,
+                            active_caregiver_permissions(principal.user_id))
+    if not principal.is_clinician:
+        return or_(Patient.id == principal.patient_id, family) if principal.patient_id is not None else family
     clinical = principal.clinical_facility_ids
-    if not clinical:
-        return Patient.id.is_(None)
     now = utcnow()
     registered = exists().where(PatientRegistration.patient_id == Patient.id,
                                 PatientRegistration.facility_id.in_(clinical))
@@ -195,7 +252,7 @@ def visible_patients_clause(principal: Principal):  # noqa: ANN201 - a SQLAlchem
                      .with_only_columns(AccessGrant.id))
     glass = exists().where(BreakGlass.patient_id == Patient.id, BreakGlass.user_id == principal.user_id,
                            BreakGlass.expires_at > now)
-    return or_(registered, granted, glass)
+    return or_(registered, granted, glass, family)
 
 
 # --- consent -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from carebridge.demo.home_nursing import write_home_nursing
 from carebridge.demo.network import NATIONAL_CODE, ensure_departments, facility_specs, write_facilities
 from carebridge.demo.patients import PatientProfile, profiles, write_patients
 from carebridge.demo.pharmacy import write_pharmacy
+from carebridge.demo.portal_accounts import write_portal_accounts
 from carebridge.demo.staff import CHINA, DEMO_LOGINS, Person, people, write_people
 from carebridge.demo.test_appointments import write_test_appointments
 from carebridge.demo.visits import write_visits
@@ -73,6 +74,7 @@ async def load_demo(session: AsyncSession, *, scale: float = 1.0, blobs: BlobSto
     await write_pharmacy(session, patients[0].id)
     await write_home_nursing(session, patients[0].id)
     await write_test_appointments(session, patients[0].id)
+    await write_portal_accounts(session, patients[0].id)
     counts = await _counts(session)
     await audit.append(session, audit.Entry(
         action="create", outcome="success", actor=audit.Actor(name="carebridge demo"),

@@ -51,6 +51,8 @@ async def switch_language(locale: str, next: str | None = None) -> Response:  # 
 
 @router.get("/dashboard")
 async def dashboard(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
+    if principal.has_role(Role.patient) and not principal.is_clinician and not principal.is_admin:
+        return RedirectResponse("/portal", status_code=303)  # patients live in the internet hospital
     context = {
         "unread": await notifications.unread_count(db, principal),
         "recent_notifications": (await inbox.my_notifications(db, principal, limit=5)).items,
