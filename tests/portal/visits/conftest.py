@@ -86,6 +86,11 @@ async def build_net(world) -> Net:  # noqa: ANN001
               township_doctor=township_doctor, doctor=await world.user((Role.doctor, county.id)),
               colleague=await world.user((Role.doctor, county.id)),
               outsider=await world.user((Role.doctor, elsewhere.id)))
+    # Notices are written in each recipient's language; these people chose English, so the tests read
+    # the English texts (the Chinese ones are the catalogue's business, checked by tests/web/test_i18n.py).
+    for user in (net.patient_user, net.other_patient_user, net.doctor, net.colleague, net.outsider, township_doctor):
+        user.locale = "en"
+    await world.db.flush()
     by = await world.principal(township_doctor)
     net.conditions = {
         "eligible": await _condition(world, by, patient, "I10", encounter="outpatient", display="高血压"),
