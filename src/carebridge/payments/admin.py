@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carebridge.access.service import access_patient
+from carebridge.access.service import ACT, access_patient
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -73,7 +73,7 @@ async def declare_coverage(session: AsyncSession, principal: Principal, patient_
     """The patient (or family acting for them) says which scheme they are in. Prices quoted after
     this use it; charges already opened keep the split they were opened with."""
     access = await access_patient(session, principal, patient_id, purpose="payment", action="coverage_update",
-                                  resource_type="PatientCoverage")
+                                  resource_type="PatientCoverage", mode=ACT)
     if scheme not in SCHEMES:
         raise InvalidInput(N_("choose an insurance scheme from the list"), details={"field": "scheme"})
     member_number = member_number.strip()

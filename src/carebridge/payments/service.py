@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carebridge.access.service import access_patient
+from carebridge.access.service import ACT, READ, access_patient
 from carebridge.audit import service as audit
 from carebridge.auth.models import ADMIN_ROLES, CLINICAL_ROLES
 from carebridge.auth.principal import Principal
@@ -90,7 +90,7 @@ async def _mark_paid(session: AsyncSession, charge: Charge, *, provider: str) ->
 
 
 async def view_charge(session: AsyncSession, principal: Principal, charge_id: int, *, action: str = "charge_read",
-                      for_update: bool = False) -> Charge:
+                      for_update: bool = False, mode: str = READ) -> Charge:
     """Staff of the charging facility see it; the patient (or their permitted family) through access."""
     charge = await session.get(Charge, charge_id, with_for_update=for_update, populate_existing=for_update)
     if charge is None:
@@ -99,7 +99,7 @@ async def view_charge(session: AsyncSession, principal: Principal, charge_id: in
         await _record(session, principal, charge, action)
         return charge
     await access_patient(session, principal, charge.patient_id, purpose="payment", action=action,
-                         resource_type="Charge", resource_id=charge.id)
+                         resource_type="Charge", resource_id=charge.id, mode=mode)
     return charge
 
 
@@ -109,7 +109,7 @@ async def charge_lines(session: AsyncSession, charge: Charge) -> list[ChargeLine
 
 
 async def start_payment(session: AsyncSession, principal: Principal, charge_id: int) -> Checkout:
-    charge = await view_charge(session, principal, charge_id, action="charge_pay")
+    charge = await view_charge(session, principal, charge_id, action="charge_pay", mode=ACT)
     if charge.status != PENDING:
         raise Conflict(N_("this charge is not waiting for payment"), code="not_payable",
                        details={"status": charge.status})

@@ -170,3 +170,22 @@ async def test_granting_again_changes_the_scope_instead_of_adding_a_second_permi
     assert first["id"] == second["id"] and second["scope"] == "read"
     listing = (await client.get(f"/api/v1/portal/patients/{scene.mother.id}/caregivers", headers=mother)).json()
     assert len(listing) == 1
+
+
+async def test_a_read_only_caregiver_sees_the_bill_but_cannot_pay_it_or_change_the_insurance(client, app, db, world,
+                                                                                           scene):
+    from carebridge.payments.service import PriceLine, open_charge
+
+    son_phone = new_phone()
+    son = await token_for_phone(client, app, son_phone)
+    mother = await _mother_account(client, app, scene)
+    await _grant(client, mother, scene, son_phone, scope="read")
+    charge = await open_charge(db, None, patient_id=scene.mother.id, facility_id=scene.town.id, purpose="nursing",
+                               purpose_id=1, lines=[PriceLine("WOUND", "Wound dressing", 8_000)])
+    assert (await client.get(f"/api/v1/payments/charges/{charge.id}", headers=son)).status_code == 200
+    paying = await client.post(f"/api/v1/payments/charges/{charge.id}/pay", headers=son)
+    assert paying.status_code == 403 and paying.json()["code"] == "read_only_permission"
+    coverage = await client.put(f"/api/v1/payments/coverage/{scene.mother.id}", headers=son,
+                                json={"scheme": "resident", "member_number": "R1234567"})
+    assert coverage.status_code == 403
+    assert (await client.post(f"/api/v1/payments/charges/{charge.id}/pay", headers=mother)).status_code == 200

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import access_patient, record_denial
+from carebridge.access.service import ACT, READ, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -73,10 +73,10 @@ def claim_key(kind: str, source_id: int) -> str:
 
 
 async def patient_side(session: AsyncSession, principal: Principal, patient_id: int, action: str,
-                        resource_id: int | None = None) -> int:
+                        resource_id: int | None = None, mode: str = READ) -> int:
     """The patient's id if the caller acts for this patient (self or family), else 404/403."""
     access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self, action=action,
-                                  resource_type="DeliveryOrder", resource_id=resource_id)
+                                  resource_type="DeliveryOrder", resource_id=resource_id, mode=mode)
     if access.basis not in PATIENT_BASES:
         raise Forbidden(N_("only the patient or family acting for them can do this"))
     return access.patient.id
@@ -127,7 +127,7 @@ async def place_order(session: AsyncSession, principal: Principal, request: Orde
     """The order waits for payment; its charge is opened in the same transaction."""
     method = _method(request.method)
     dispensable = await _dispensable(session, request.source_kind, request.source_id)
-    patient_id = await patient_side(session, principal, dispensable.patient_id, "delivery_order")
+    patient_id = await patient_side(session, principal, dispensable.patient_id, "delivery_order", mode=ACT)
     if await standing_order(session, request.source_kind, request.source_id) is not None:
         raise Conflict(N_("this medicine is already being dispensed"), code="already_ordered")
     place = await _address_for(session, patient_id, request, principal.user_id) if method is Method.delivery else None

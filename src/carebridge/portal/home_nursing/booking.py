@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import PatientAccess, access_patient, record_denial
+from carebridge.access.service import ACT, READ, PatientAccess, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -56,13 +56,13 @@ class BookingInput:
 
 
 async def access_as_patient(session: AsyncSession, principal: Principal, patient_id: int,
-                            action: str = "nursing_read") -> PatientAccess:
+                            action: str = "nursing_read", mode: str = READ) -> PatientAccess:
     """The patient themself or a family proxy; staff book through other routes (none yet)."""
     if principal.patient_id is None and not principal.has_role(Role.patient):
         record_denial(session, principal, patient_id, action=action, resource_type="NursingOrder")
         raise NotFound(N_("patient not found"))
     access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self, action=action,
-                                  resource_type="NursingOrder")
+                                  resource_type="NursingOrder", mode=mode)
     if access.basis not in PATIENT_BASES:
         record_denial(session, principal, patient_id, action=action, resource_type="NursingOrder")
         raise NotFound(N_("patient not found"))
@@ -104,7 +104,7 @@ async def _register_at(session: AsyncSession, principal: Principal, access: Pati
 
 
 async def book(session: AsyncSession, principal: Principal, data: BookingInput) -> NursingOrder:
-    access = await access_as_patient(session, principal, data.patient_id, "nursing_book")
+    access = await access_as_patient(session, principal, data.patient_id, "nursing_book", mode=ACT)
     service = await get_service(session, data.service_id)
     facility = await session.get(Facility, service.facility_id)
     if not service.active or facility is None or not facility.active:

@@ -17,7 +17,7 @@ from sqlalchemy import exc, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import WRITE, access_patient, record_denial
+from carebridge.access.service import ACT, WRITE, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -84,7 +84,8 @@ def _refuse(found: Refusal) -> Conflict:
 async def request_refill(session: AsyncSession, principal: Principal, prescription_id: int,
                          note: str = "") -> RefillRequest:
     prescription, parties = await service.access_prescription(session, principal, prescription_id,
-                                                              action="refill_request", for_patient=True)
+                                                              action="refill_request", for_patient=True,
+                                                              mode=ACT)
     if Party.patient not in parties:
         raise Forbidden(N_("only the patient or their family can ask for a refill"))
     order = await session.get(Prescription, order_of(prescription))

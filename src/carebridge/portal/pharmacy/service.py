@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import WRITE, PatientAccess, access_patient, record_denial
+from carebridge.access.service import READ, WRITE, PatientAccess, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
@@ -254,7 +254,8 @@ def parties_of(principal: Principal, prescription: Prescription) -> set[Party]:
 
 
 async def access_prescription(session: AsyncSession, principal: Principal, prescription_id: int, *,
-                              action: str = "read", for_patient: bool = False) -> tuple[Prescription, set[Party]]:
+                              action: str = "read", for_patient: bool = False,
+                              mode: str = READ) -> tuple[Prescription, set[Party]]:
     """The prescription and the parts the caller plays. Doctors of the prescribing facility and
     pharmacists of the dispensing one see it as staff; anyone else only through `access_patient`
     (the patient, their family, a clinician who may read the medication record), read-only unless
@@ -272,7 +273,7 @@ async def access_prescription(session: AsyncSession, principal: Principal, presc
         return prescription, parties
     access = await access_patient(session, principal, prescription.patient_id, purpose=Purpose.treatment,
                                   action=f"prescription_{action}", resource_type="Prescription",
-                                  resource_id=prescription.id)
+                                  resource_id=prescription.id, mode=mode)
     if not (access.scope_all or "medication" in access.kinds):
         raise NotFound(N_("prescription not found"))
     return prescription, ({Party.patient} if access.basis in PATIENT_BASES else set())

@@ -19,7 +19,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import ConsentStatus, Purpose
-from carebridge.access.service import PatientAccess, access_patient, current_consent, record_consent, record_denial
+from carebridge.access.service import (
+    ACT,
+    READ,
+    PatientAccess,
+    access_patient,
+    current_consent,
+    record_consent,
+    record_denial,
+)
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -57,10 +65,10 @@ def is_staff(principal: Principal, facility_id: int) -> bool:
 
 
 async def access_as_patient(session: AsyncSession, principal: Principal, patient_id: int,
-                            action: str) -> PatientAccess:
+                            action: str, mode: str = READ) -> PatientAccess:
     """The patient, or family acting for them; clinicians reading the record are not the patient."""
     access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self, action=action,
-                                  resource_type="TestBooking")
+                                  resource_type="TestBooking", mode=mode)
     if access.basis not in ACTING_FOR_PATIENT:
         raise Forbidden(N_("tests are booked by the patient or their family"))
     return access
@@ -149,7 +157,7 @@ async def book_test(session: AsyncSession, principal: Principal, data: BookingIn
                     now: dt.datetime | None = None) -> Booking:
     if len(data.note) > NOTE_MAX:
         raise InvalidInput(N_("the note is too long (at most 500 characters)"), details={"field": "note"})
-    access = await access_as_patient(session, principal, data.patient_id, "test_book")
+    access = await access_as_patient(session, principal, data.patient_id, "test_book", mode=ACT)
     patient_id = access.patient.id
     test, facility = await bookable_test(session, data.test_id)
     block = await slots.block_at(session, test, data.starts_at, now)

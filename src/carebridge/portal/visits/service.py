@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import PatientAccess, access_patient, record_denial
+from carebridge.access.service import ACT, READ, PatientAccess, access_patient, record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role
 from carebridge.auth.principal import Principal
@@ -64,14 +64,14 @@ def _translated(message: str, **params: Any) -> str:
 
 
 async def access_for_patient(session: AsyncSession, principal: Principal, patient_id: int, *,
-                             action: str, resource_id: int | None = None) -> PatientAccess:
+                             action: str, resource_id: int | None = None, mode: str = READ) -> PatientAccess:
     """The patient side: the patient themself or family acting for them; a clinician who can read
     the record acts through the doctor's pages, not the patient's."""
     if not principal.has_role(Role.patient):
         record_denial(session, principal, patient_id, action=action, resource_type="Visit", resource_id=resource_id)
         raise NotFound(N_("visit not found"))
     access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self, action=action,
-                                  resource_type="Visit", resource_id=resource_id)
+                                  resource_type="Visit", resource_id=resource_id, mode=mode)
     if access.basis not in PATIENT_BASES:
         raise NotFound(N_("visit not found"))
     return access
@@ -149,7 +149,7 @@ def _check_slot(slot: VisitSlot, series_withdrawn: bool, now: dt.datetime) -> No
 
 
 async def book_visit(session: AsyncSession, principal: Principal, data: BookingInput) -> Visit:
-    access = await access_for_patient(session, principal, data.patient_id, action="visit_book")
+    access = await access_for_patient(session, principal, data.patient_id, action="visit_book", mode=ACT)
     condition = await require_eligible(session, access.patient.id, data.condition_id)
     complaint = data.complaint.strip()
     if len(complaint) > COMPLAINT_MAX:
