@@ -23,6 +23,8 @@ os.environ.update({
     "CAREBRIDGE_DIAGNOSIS_COMPLETION_POLL_SECONDS": "0",
     # Live servers (tests/browser) must not each try to bind the DICOM port; DICOM tests start their own.
     "CAREBRIDGE_DICOM_ENABLED": "false",
+    # The demo payment provider stands in for a real one in tests (outside demo mode it is off by default).
+    "CAREBRIDGE_PAYMENTS_DEMO_PROVIDER_ENABLED": "true",
 })
 
 import httpx  # noqa: E402

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Payments. Insured items are split by the patient's declared scheme; a real provider (WeChat Pay,
     # Alipay, a bank) plugs in beside the demo one (payments/providers.py).
     payments_provider: str = "demo"
+    # The demo provider moves no money; outside demo mode it takes payments only when this is set
+    # (tests, staging), so a real installation never marks a charge paid that nobody paid.
+    payments_demo_provider_enabled: bool = False
     payments_employee_insurance_percent: int = Field(70, ge=0, le=100)
     payments_resident_insurance_percent: int = Field(50, ge=0, le=100)
     payments_callback_tolerance_seconds: int = Field(300, ge=30)

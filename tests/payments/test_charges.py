@@ -148,3 +148,28 @@ async def test_the_books_name_a_payment_the_provider_never_received(client, worl
     await _notify(client, await _checkout(client, world, scene, charge), 13_000)  # no money at the provider
     books = await ledger.reconcile(world.db)
     assert not books.ok and any(f"charge {charge.id}" in problem for problem in books.problems)
+
+
+async def test_outside_demo_mode_the_demo_provider_takes_no_money(client, world, scene, settings, monkeypatch):
+    charge = await open_fee(world, scene)
+    reference = await _checkout(client, world, scene, charge)
+    monkeypatch.setattr(settings, "payments_demo_provider_enabled", False)
+    monkeypatch.setattr(settings, "demo_mode", False)
+    refused = await client.post(f"/api/v1/payments/charges/{charge.id}/pay",
+                                headers=await world.token(scene.patient_user))
+    assert refused.status_code == 409 and refused.json()["code"] == "payments_not_configured"
+    assert (await _notify(client, reference, 13_000)).status_code == 404
+    csrf = await sign_in(client, world.db, scene.patient_user)
+    confirm = await client.post(f"/payments/demo-provider/{reference}", data={"csrf_token": csrf})
+    assert confirm.status_code == 404
+    await world.db.refresh(charge)
+    assert charge.status == "pending" and PAID_LOG == []
+
+
+async def test_only_someone_who_may_pay_the_charge_confirms_it_at_the_provider(client, world, scene):
+    charge = await open_fee(world, scene)
+    reference = await _checkout(client, world, scene, charge)
+    csrf = await sign_in(client, world.db, scene.other_patient_user)
+    assert (await client.post(f"/payments/demo-provider/{reference}", data={"csrf_token": csrf})).status_code == 404
+    await world.db.refresh(charge)
+    assert charge.status == "pending"

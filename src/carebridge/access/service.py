@@ -126,6 +126,23 @@ async def _authorise(session: AsyncSession, principal: Principal, patient_id: in
     return decided
 
 
+PATIENT_SIDE = frozenset({"self", "proxy"})
+
+
+async def access_patient_side(session: AsyncSession, principal: Principal, patient_id: int,
+                              **kwargs: object) -> PatientAccess:
+    """The patient, or family acting for them. Pages written for the patient (their reports, who
+    viewed their record) are not a way round the rules clinicians read under: a clinician with a
+    narrow grant or a registration elsewhere gets the same 404 as anyone else."""
+    access = await access_patient(session, principal, patient_id, **kwargs)
+    if access.basis not in PATIENT_SIDE:
+        record_denial(session, principal, access.patient.id, action=str(kwargs.get("action", "read")),
+                      resource_type=str(kwargs.get("resource_type", "Patient")),
+                      resource_id=kwargs.get("resource_id"), purpose=str(kwargs.get("purpose", "")))
+        raise NotFound(N_("patient not found"))
+    return access
+
+
 def record_denial(session: AsyncSession, principal: Principal, patient_id: int | None, *, action: str,
                   resource_type: str = "Patient", resource_id: str | int | None = None, purpose: str = "",
                   facility_id: int | None = None) -> None:

@@ -9,6 +9,7 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from carebridge.access.service import ACT
 from carebridge.errors import InvalidInput, NotFound
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
@@ -17,7 +18,7 @@ from carebridge.payments import admin, labels, service
 from carebridge.payments.models import Payment, ProviderTransaction
 from carebridge.payments.price_list import price_list
 from carebridge.payments.pricing import SCHEMES
-from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
+from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, provider_named, sign_demo_notice
 from carebridge.web.deps import CurrentPrincipal, Db, MaybePrincipal
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import render
@@ -89,25 +90,31 @@ async def receipt(request: Request, db: Db, principal: CurrentPrincipal, charge_
 
 @router.get("/payments/demo-provider/{reference}")
 async def demo_checkout(request: Request, db: Db, principal: CurrentPrincipal, reference: str) -> Response:
-    booked = await _demo_transaction(db, reference)
+    booked = await _demo_transaction(db, reference, principal)
     return render(request, "payments/demo_checkout.html", {"t": booked})
 
 
 @router.post("/payments/demo-provider/{reference}")
 async def demo_confirm(db: Db, principal: CurrentPrincipal, reference: str) -> Response:
     """The payer confirms on the provider's page; the provider then sends its signed notice."""
-    await _demo_transaction(db, reference)
+    await _demo_transaction(db, reference, principal)
     body = await PROVIDERS["demo"].settle(db, reference)
     payment = await service.receive_notice(db, "demo", {SIGNATURE_HEADER: sign_demo_notice(body)}, body)
     return RedirectResponse(f"/payments/charges/{payment.charge_id}", status_code=303)
 
 
-async def _demo_transaction(db: Db, reference: str) -> ProviderTransaction:
+async def _demo_transaction(db: Db, reference: str, principal=None) -> ProviderTransaction:  # noqa: ANN001
+    """The demo provider's page, only where the demo provider may take payments, and only for someone
+    who may pay this charge (the patient, or family allowed to act for them)."""
+    provider_named("demo")
     booked = await db.scalar(select(ProviderTransaction).where(ProviderTransaction.provider == "demo",
                                                                ProviderTransaction.reference == reference,
                                                                ProviderTransaction.kind == "charge"))
-    if booked is None or await db.scalar(select(Payment.id).where(Payment.provider_ref == reference)) is None:
+    charge_id = await db.scalar(select(Payment.charge_id).where(Payment.provider_ref == reference))
+    if booked is None or charge_id is None:
         raise NotFound(N_("payment not found"))
+    if principal is not None:
+        await service.view_charge(db, principal, charge_id, action="charge_pay", mode=ACT)
     return booked
 
 

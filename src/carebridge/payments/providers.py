@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.config import get_settings
-from carebridge.errors import InvalidInput, NotAuthenticated, NotFound
+from carebridge.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from carebridge.kit.i18n import N_
 from carebridge.payments.models import ProviderTransaction
 
@@ -113,12 +113,21 @@ class DemoProvider:
 PROVIDERS: dict[str, PaymentProvider] = {"demo": DemoProvider()}
 
 
+def demo_allowed() -> bool:
+    settings = get_settings()
+    return settings.demo_mode or settings.payments_demo_provider_enabled
+
+
 def provider_named(name: str) -> PaymentProvider:
     found = PROVIDERS.get(name)
-    if found is None:
+    if found is None or (name == DemoProvider.name and not demo_allowed()):
         raise NotFound(N_("payment provider not found"))
     return found
 
 
 def configured_provider() -> PaymentProvider:
-    return provider_named(get_settings().payments_provider)
+    name = get_settings().payments_provider
+    if name == DemoProvider.name and not demo_allowed():
+        raise Conflict(N_("online payment is not set up here yet; please pay at the facility's counter"),
+                       code="payments_not_configured")
+    return provider_named(name)

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import CAREGIVER_ROLE, PatientAccess, access_patient
+from carebridge.access.service import CAREGIVER_ROLE, PatientAccess, access_patient_side
 from carebridge.audit.access_log import CHINA, AccessLogItem, _did, _names_for, _record_ids, describe
 from carebridge.audit.models import AuditEvent
 from carebridge.auth.models import User
@@ -54,7 +54,7 @@ async def access_log(session: AsyncSession, principal: Principal, patient_id: in
                      limit: int = 30) -> tuple[PatientAccess, Page[AccessLogItem]]:
     """Newest first, for the patient or a family member allowed to act for them."""
     check_limit(limit)
-    access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self,
+    access = await access_patient_side(session, principal, patient_id, purpose=Purpose.patient_self,
                                   resource_type="AccessLog")
     record_ids = await _record_ids(session, access.patient.id)
     own_users = list((await session.scalars(select(User.id).where(User.patient_id.in_(record_ids)))).all())

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
-from carebridge.access.service import PatientAccess, access_patient
+from carebridge.access.service import PatientAccess, access_patient_side
 from carebridge.auth.principal import Principal
 from carebridge.consultations import opinion as opinions
 from carebridge.consultations.lifecycle import State as CaseState
@@ -131,7 +131,7 @@ async def reports_for(session: AsyncSession, access: PatientAccess, patient_quer
 
 async def open_reports(session: AsyncSession, principal: Principal, patient_id: int) -> tuple[PatientAccess,
                                                                                                list[ReportItem]]:
-    access = await access_patient(session, principal, patient_id, purpose=Purpose.patient_self,
+    access = await access_patient_side(session, principal, patient_id, purpose=Purpose.patient_self,
                                   resource_type="PortalReports")
     return access, await reports_for(session, access, f"?patient_id={access.patient.id}")
 
@@ -141,7 +141,7 @@ async def diagnosis_report(session: AsyncSession, principal: Principal, order_id
     order = await session.get(DiagnosisOrder, order_id)
     if order is None:
         raise NotFound(N_("report not found"))
-    access = await access_patient(session, principal, order.patient_id, purpose=Purpose.patient_self,
+    access = await access_patient_side(session, principal, order.patient_id, purpose=Purpose.patient_self,
                                   resource_type="DiagnosisReport", resource_id=order.id)
     view = await diagnosis_reports.signed_view(session, order)
     final = view.version(report_content.FINAL)
@@ -160,7 +160,7 @@ async def consultation_opinion(session: AsyncSession, principal: Principal, case
     case = await session.get(ConsultationCase, case_id)
     if case is None or case.state == CaseState.draft:
         raise NotFound(N_("report not found"))
-    access = await access_patient(session, principal, case.patient_id, purpose=Purpose.patient_self,
+    access = await access_patient_side(session, principal, case.patient_id, purpose=Purpose.patient_self,
                                   resource_type="ConsultationOpinion", resource_id=case.id)
     view = await opinions.view_for(session, case, frozenset(), access)  # no part in the case: signed only
     if view.opinion is None or view.opinion.signed_at is None:
