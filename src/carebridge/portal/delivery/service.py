@@ -178,7 +178,8 @@ async def access_order(session: AsyncSession, principal: Principal, order_id: in
         return order, frozenset({Party.pharmacy})
     access = await access_patient(session, principal, order.patient_id, purpose=Purpose.patient_self,
                                   action=action, resource_type="DeliveryOrder", resource_id=order.id)
-    return order, frozenset({Party.patient}) if access.basis in PATIENT_BASES else frozenset()
+    acts = access.basis in PATIENT_BASES and access.may_act  # a read-only family permission sees it but takes no step
+    return order, frozenset({Party.patient}) if acts else frozenset()
 
 
 async def view_order(session: AsyncSession, principal: Principal, order_id: int) -> OrderView:

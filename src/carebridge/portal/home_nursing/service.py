@@ -91,7 +91,8 @@ async def access_order(session: AsyncSession, principal: Principal, order_id: in
                                   action=f"nursing_{action}"[:32], resource_type=RESOURCE, resource_id=order.id)
     if access.basis not in PATIENT_BASES:
         _deny(session, principal, order.patient_id, order_id, action)
-    return OrderAccess(order, {Party.patient}, access)
+    # A read-only family permission sees it but takes no step.
+    return OrderAccess(order, {Party.patient} if access.may_act else set(), access)
 
 
 def _deny(session: AsyncSession, principal: Principal, patient_id: int | None, order_id: int, action: str) -> None:

@@ -132,7 +132,8 @@ async def access_request(session: AsyncSession, principal: Principal, request_id
                                   action=f"refill_{action}", resource_type="RefillRequest", resource_id=request.id)
     if access.basis not in service.PATIENT_BASES:
         raise NotFound(N_("refill request not found"))
-    return request, {Party.patient}
+    # A read-only family permission sees it but takes no step.
+    return request, {Party.patient} if access.may_act else set()
 
 
 async def _claim(session: AsyncSession, request: RefillRequest, to: RefillState, principal: Principal,

@@ -205,8 +205,9 @@ async def load_booking(session: AsyncSession, principal: Principal, booking_id: 
         return booking, frozenset({Party.staff})
     if booking is not None and principal.has_role(Role.patient):
         try:
-            await access_as_patient(session, principal, booking.patient_id, action)
-            return booking, frozenset({Party.patient})
+            access = await access_as_patient(session, principal, booking.patient_id, action)
+            # A read-only family permission sees it but takes no step.
+            return booking, frozenset({Party.patient}) if access.may_act else frozenset()
         except (NotFound, Forbidden):
             pass
     record_denial(session, principal, booking.patient_id if booking else None, action=action,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.audit import service as audit
 from carebridge.auth.principal import Principal
 from carebridge.config import Settings
-from carebridge.errors import Conflict, InvalidInput
+from carebridge.errors import Conflict, Forbidden, InvalidInput
 from carebridge.kit.events import after_commit
 from carebridge.kit.i18n import N_
 from carebridge.portal.visits.lifecycle import ROOM_OPEN, Party, State
@@ -49,6 +49,8 @@ async def join_room(session: AsyncSession, principal: Principal, visit_id: int, 
         await enter_waiting_room(session, principal, found)
     elif Party.doctor in found.parties and visit.state in (State.booked.value, State.checked_in.value):
         await begin(session, principal, found)
+    if not found.parties:  # family with a read-only permission follow the visit, they do not join it
+        raise Forbidden(N_("your family permission for this patient is read-only"), code="read_only_permission")
     if visit.state not in ROOM_OPEN:
         raise Conflict(N_("the visit room is open only while the patient waits and during the visit"),
                        code="room_not_open", details={"state": visit.state})

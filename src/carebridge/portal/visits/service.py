@@ -90,7 +90,8 @@ async def access_visit(session: AsyncSession, principal: Principal, visit_id: in
         record_denial(session, principal, None, action=action, resource_type="Visit", resource_id=visit_id)
         raise NotFound(N_("visit not found"))
     access = await access_for_patient(session, principal, visit.patient_id, action=action, resource_id=visit.id)
-    return VisitAccess(visit, frozenset({Party.patient}), access)
+    # A read-only family permission sees it but takes no step.
+    return VisitAccess(visit, frozenset({Party.patient}) if access.may_act else frozenset(), access)
 
 
 # ---- booking ---------------------------------------------------------------------------------
