@@ -189,3 +189,17 @@ async def test_a_read_only_caregiver_sees_the_bill_but_cannot_pay_it_or_change_t
                                 json={"scheme": "resident", "member_number": "R1234567"})
     assert coverage.status_code == 403
     assert (await client.post(f"/api/v1/payments/charges/{charge.id}/pay", headers=mother)).status_code == 200
+
+
+async def test_a_pharmacist_cannot_hand_a_record_to_a_phone_nor_staff_to_their_own(client, app, db, world, scene):
+    from carebridge.auth.models import Role, User
+
+    path = f"/api/v1/portal/patients/{scene.mother.id}/paper-permissions"
+    body = {"phone": new_phone(), "name": "王小明", "relationship": "child", "scope": "all", "reference": "授权书 1"}
+    pharmacist = await world.user((Role.pharmacist, scene.town.id))
+    assert (await client.post(path, json=body, headers=await world.token(pharmacist))).status_code == 404
+    doctor = await db.get(User, scene.town_doctor.id)
+    doctor.phone = body["phone"]
+    await db.flush()
+    own = await client.post(path, json=body, headers=await world.token(scene.town_doctor))
+    assert own.status_code == 422 and own.json()["details"]["field"] == "phone"

@@ -26,6 +26,7 @@ from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.notifications.service import notify
+from carebridge.portal.accounts.linking import may_hand_over
 from carebridge.portal.accounts.models import (
     CaregiverPermission,
     PermissionBasis,
@@ -131,10 +132,15 @@ async def record_paper_permission(session: AsyncSession, principal: Principal, p
                            details={"field": "reference"})
     access = await access_patient(session, principal, patient_id, purpose=Purpose.administration,
                                   action="family_grant", mode=WRITE, resource_type="CaregiverPermission")
-    if access.basis != "registration":
+    if access.basis != "registration" or not may_hand_over(principal, access.facility_id):
         record_denial(session, principal, access.patient.id, action="family_grant",
                       resource_type="CaregiverPermission")
         raise NotFound(N_("patient not found"))
+    staff_phones = {await session.scalar(select(User.phone).where(User.id == principal.user_id)),
+                    await session.scalar(select(PortalAccount.phone).where(PortalAccount.user_id == principal.user_id))}
+    if data.phone in staff_phones - {None, ""}:
+        raise InvalidInput(N_("staff cannot record a family permission for their own phone"),
+                           details={"field": "phone"})
     permission = await _give(session, principal, access, data, basis=PermissionBasis.paper, reference=reference)
     patient_users = (await session.scalars(select(User.id).where(User.patient_id == access.patient.id))).all()
     if patient_users:

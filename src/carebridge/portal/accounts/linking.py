@@ -149,6 +149,15 @@ async def pending_claims(session: AsyncSession, principal: Principal) -> list[Cl
     return found
 
 
+HANDING_OVER_ROLES = (Role.doctor, Role.nurse, Role.facility_admin)
+
+
+def may_hand_over(principal: Principal, facility_id: int | None) -> bool:
+    """Who at a patient's facility may give their record to an account or a caregiver: not every
+    clinical role (a pharmacist or technician sees records for their own work only)."""
+    return facility_id is not None and facility_id in principal.facilities_with(*HANDING_OVER_ROLES)
+
+
 async def decide_claim(session: AsyncSession, principal: Principal, claim_id: int, *, confirm: bool,
                        note: str = "") -> LinkClaim:
     note = (note or "").strip()
@@ -160,7 +169,11 @@ async def decide_claim(session: AsyncSession, principal: Principal, claim_id: in
     access = await access_patient(session, principal, claim.patient_id, purpose=Purpose.administration,
                                   action="portal_link", mode=WRITE, resource_type="PortalLinkClaim",
                                   resource_id=claim.id)
-    if access.basis != "registration":  # emergency access opens a record; it does not hand it to someone
+    claimant = await session.scalar(select(PortalAccount.user_id).where(PortalAccount.id == claim.account_id))
+    # Emergency access opens a record; it does not hand it to someone. Handing over an account is for the
+    # doctors, nurses and administrators who know the patient, and never for one's own account.
+    if access.basis != "registration" or not may_hand_over(principal, access.facility_id) \
+            or claimant == principal.user_id:
         record_denial(session, principal, access.patient.id, action="portal_link", resource_type="PortalLinkClaim",
                       resource_id=claim.id)
         raise NotFound(N_("no such request"))
