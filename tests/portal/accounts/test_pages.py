@@ -95,7 +95,9 @@ async def test_a_caregiver_switches_to_the_parent_on_the_home_page(client, app, 
     await page_sign_in(client, app, son_phone)
     home = await client.get("/portal")
     assert "李秀英" in home.text
-    switched = await client.get(f"/portal/act?patient_id={scene.mother.id}&next=/portal")
+    switched = await client.post("/portal/act", data={"patient_id": str(scene.mother.id), "next": "/portal",
+                                                      "csrf_token": await csrf_of(client)})
+    assert (await client.get(f"/portal/act?patient_id={scene.mother.id}")).status_code == 405  # no switching by link
     assert switched.status_code == 303
     home = await client.get("/portal")
     assert 'id="acting-name">李秀英<' in home.text

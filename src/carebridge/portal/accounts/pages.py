@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Form, Query, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from carebridge.auth import service as auth
@@ -235,10 +235,12 @@ async def home(request: Request, db: Db, principal: MaybePrincipal, done: str | 
         "notice": _(NOTICES[done]) if done in NOTICES else None})
 
 
-@router.get("/portal/act")
-async def act_for(request: Request, db: Db, principal: MaybePrincipal, patient_id: str = "",
-                  next_path: Annotated[str | None, Query(alias="next")] = None) -> Response:
-    """The switcher: remembers whom the portal acts for; only someone in the caller's own list."""
+@router.post("/portal/act")
+async def act_for(request: Request, db: Db, principal: MaybePrincipal,
+                  patient_id: Annotated[str, Form(max_length=20)] = "",
+                  next_path: Annotated[str | None, Form(alias="next", max_length=300)] = None) -> Response:
+    """The switcher: remembers whom the portal acts for; only someone in the caller's own list. A POST
+    with the CSRF token, so another site cannot switch whom a caregiver's next booking is for."""
     if principal is None:
         return to_sign_in(request)
     choices = await service.family.acting_choices(db, principal)
