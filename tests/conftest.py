@@ -21,6 +21,7 @@ os.environ.update({
     # background would write between a test's savepoints.
     "CAREBRIDGE_CONSULT_TIMER_SECONDS": "0",
     "CAREBRIDGE_DIAGNOSIS_COMPLETION_POLL_SECONDS": "0",
+    "CAREBRIDGE_VISITS_TIMER_SECONDS": "0",
     # Live servers (tests/browser) must not each try to bind the DICOM port; DICOM tests start their own.
     "CAREBRIDGE_DICOM_ENABLED": "false",
     # The demo payment provider stands in for a real one in tests (outside demo mode it is off by default).
