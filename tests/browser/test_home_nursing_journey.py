@@ -170,7 +170,7 @@ async def test_book_a_home_visit_and_follow_it_to_the_nurses_check_out(browser, 
     photo.write_bytes(PNG)
     await nurse.set_input_files("[data-testid=photo-input]", str(photo))
     await nurse.click("[data-testid=photo-upload]")
-    await nurse.locator("text=photo(s) in the record").wait_for()
+    await nurse.get_by_test_id("photo-count").wait_for()
     await nurse.shots("visit-record")
     await nurse.click("[data-testid=check-out]")
     await _state(nurse, "checked_out")
