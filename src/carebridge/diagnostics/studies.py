@@ -27,7 +27,7 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.diagnostics import service
 from carebridge.diagnostics.lifecycle import Action, Party, State
-from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, kind_of
+from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, StudyKind, kind_of
 from carebridge.errors import Conflict, Forbidden, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
@@ -127,6 +127,9 @@ async def _attach(session: AsyncSession, study: DiagnosticStudy, order: Diagnosi
     study.order_id, study.patient_id, study.hub_facility_id = order.id, order.patient_id, order.hub_facility_id
     await session.flush()
     await service.record_event(session, None, order, Party.system, "study_arrived", study.study_uid)
+    if study.kind == StudyKind.ecg.value:
+        from carebridge.diagnostics.ecg import service as ecg  # ecg builds on this module
+        await ecg.attach_recording(session, study, order)  # an ECG that waited for its order brings its pre-read
 
 
 async def complete_study(session: AsyncSession, study: DiagnosticStudy, now: dt.datetime) -> None:

@@ -79,6 +79,7 @@ class Reason(StrEnum):
     bad_pixel_data = "bad_pixel_data"
     study_mismatch = "study_mismatch"
     study_of_another_sender = "study_of_another_sender"
+    bad_waveform = "bad_waveform"
 
 
 # What a person reads for each reason (the upload page, the API's `message`); `detail` stays technical.
@@ -95,6 +96,7 @@ LABELS = {
     Reason.bad_pixel_data: N_("the image data does not match its description"),
     Reason.study_mismatch: N_("the image belongs to another study"),
     Reason.study_of_another_sender: N_("this study was sent by another facility"),
+    Reason.bad_waveform: N_("the ECG in this file cannot be read or is not accepted"),
 }
 
 # reason -> (DIMSE C-STORE status, STOW-RS Failure Reason)
@@ -111,6 +113,7 @@ STATUS = {
     Reason.bad_pixel_data: (0xA900, 0xA900),
     Reason.study_mismatch: (0xA900, 0xA900),
     Reason.study_of_another_sender: (0xC000, 0xC000),
+    Reason.bad_waveform: (0xA900, 0xA900),  # like pixel data that does not match its description
 }
 
 

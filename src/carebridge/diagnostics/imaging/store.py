@@ -7,10 +7,17 @@ the blob store fsyncs the file and its directory before `put` returns, and the c
 index row durable.
 
 A SOP Instance UID seen before is an idempotent success: nothing is written or counted again (the
-first copy is kept; a sender re-sending after a lost acknowledgement gets success)."""
+first copy is kept; a sender re-sending after a lost acknowledgement gets success).
+
+A DICOM waveform ECG (12-lead, general, ambulatory) is an ECG recording like an uploaded one: it is
+read and pre-read before anything is stored (refused with `Reason.bad_waveform` when it cannot be),
+indexed as an instance like any other object (so C-FIND, C-GET and WADO-RS still serve it), its
+study is complete on arrival, and `ecg.service.file_recording` writes the recording with its
+pre-read in the same transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -19,6 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.config import get_settings
+from carebridge.diagnostics.ecg import service as ecg
+from carebridge.diagnostics.ecg.read_dicom import is_ecg_class
 from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
 from carebridge.diagnostics.imaging.parse import (
     InvalidDicom,
@@ -33,6 +42,7 @@ from carebridge.diagnostics.imaging.parse import (
 )
 from carebridge.diagnostics.models import DiagnosticStudy
 from carebridge.diagnostics.studies import Arrival, receive_item
+from carebridge.errors import InvalidInput
 from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
 
@@ -69,6 +79,8 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
+    # Before the blob and any database lock: the pre-read takes ~100 ms of CPU.
+    waveform = await _analyse_ecg(data) if is_ecg_class(parsed.sop_class_uid) else None
     # The blob first, outside any lock the transaction takes: its fsyncs overlap other objects'
     # transactions. A refusal below leaves the bytes as an unreferenced blob; nothing names it.
     digest = await blobs.put(data)
@@ -84,14 +96,21 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
         if session.get_bind().dialect.name == "sqlite":
             # BEGIN IMMEDIATE (db.py) holds the database's write lock: no other writer can index this
             # SOP instance between the check above and the insert, so no savepoint is needed.
-            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
-                                hub_facility_id, calling_ae, source, order_id)
+            return await _index(session, blobs, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id, waveform)
         async with session.begin_nested():
-            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
-                                hub_facility_id, calling_ae, source, order_id)
+            return await _index(session, blobs, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id, waveform)
     except IntegrityError:
         # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
         return await _duplicate(session, parsed)
+
+
+async def _analyse_ecg(data: bytes) -> ecg.Analysed:
+    try:
+        return await asyncio.to_thread(ecg.analyse_dicom_waveform, data, max_seconds=get_settings().ecg_max_seconds)
+    except InvalidInput as refused:
+        raise InvalidDicom(Reason.bad_waveform, f"ECG refused: {refused.message}") from None
 
 
 @dataclass(frozen=True)
@@ -137,16 +156,21 @@ async def _duplicate(session: AsyncSession, parsed: ParsedInstance) -> StoredIns
                           size_bytes=instance.size_bytes, duplicate=True)
 
 
-async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str,
+async def _index(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
                  series_id: int | None, sending_facility_id: int, hub_facility_id: int | None, calling_ae: str,
-                 source: str, order_id: int | None) -> StoredInstance:
+                 source: str, order_id: int | None, waveform: ecg.Analysed | None) -> StoredInstance:
     ds = parsed.dataset
+    description = text_of(ds, "StudyDescription", 200)
+    if waveform is not None and not description:
+        description = f"ECG {len(waveform.tracing.leads)} leads, {waveform.tracing.duration:.0f} s (dicom)"
     study = await receive_item(session, Arrival(
         study_uid=parsed.study_uid, sending_facility_id=sending_facility_id, hub_facility_id=hub_facility_id,
-        modality=text_of(ds, "Modality", 8), accession_number=text_of(ds, "AccessionNumber", 16),
+        # An ECG waveform is an ECG study whatever its Modality says (an ambulatory cart may write HD).
+        modality="ECG" if waveform is not None else text_of(ds, "Modality", 8),
+        accession_number=text_of(ds, "AccessionNumber", 16),
         sent_patient_key=text_of(ds, "PatientID", 64), sent_patient_name=text_of(ds, "PatientName", 200),
-        description=text_of(ds, "StudyDescription", 200),
-        acquired_at=acquired_at(ds, get_settings().display_timezone), size_bytes=len(data), order_id=order_id))
+        description=description, acquired_at=acquired_at(ds, get_settings().display_timezone),
+        size_bytes=len(data), single_object=waveform is not None, order_id=order_id))
     if series_id is None:
         series_id = await _series(session, parsed, study.id)
     values = dict(
@@ -164,6 +188,10 @@ async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, dig
     instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
     await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
     await connection.execute(COUNT_IN_STUDY, {"study_row": study.id})
+    if waveform is not None:
+        await ecg.file_recording(session, blobs, study, waveform, original_digest=digest,
+                                 original_name=f"{parsed.sop_instance_uid}.dcm", original_size=len(data),
+                                 uploaded_by_id=None)
     return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
                           study_uid=parsed.study_uid, series_uid=parsed.series_uid,
                           sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
