@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from carebridge.audit.models import AuditEvent
 from carebridge.diagnostics.imaging import peers
-from carebridge.diagnostics.imaging.models import DicomInstance
+from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries
 from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
 from carebridge.diagnostics.models import DiagnosticStudy
 from tests.diagnostics.conftest import place_order
@@ -88,6 +88,42 @@ async def test_storescu_stores_a_ct_series_that_finds_its_order(scp, world, db, 
     assert code == 0 and out.count("Received Store Response (Success)") == 4
     await db.refresh(study)
     assert study.item_count == 4
+
+
+async def test_objects_resent_within_one_association_are_answered_once_counted_once(scp, world, db, dnet, tmp_path):
+    """After its first object the association stores by the rows it remembers (known.py): a resend
+    in the same association is still recognised, answered with success and not counted again."""
+    order = await place_order(world, db, dnet)
+    await db.flush()
+    spec = SeriesSpec(accession_number=order.accession_number, patient_id=dnet.mrn, count=3, size=64)
+    files = _write(tmp_path, spec)
+    code, out = await _store(scp, *files, *files, files[0])
+    assert code == 0 and out.count("Received Store Response (Success)") == 7, out
+    study = await db.scalar(select(DiagnosticStudy).where(DiagnosticStudy.study_uid == spec.study_uid)
+                            .execution_options(populate_existing=True))
+    assert study.item_count == 3 and study.order_id == order.id
+    assert await db.scalar(select(func.count()).select_from(DicomInstance)
+                           .where(DicomInstance.study_id == study.id)) == 3
+    series = await db.scalar(select(DicomSeries).where(DicomSeries.series_uid == spec.series_uid)
+                             .execution_options(populate_existing=True))
+    assert series.instance_count == 3
+
+
+def test_the_kept_file_has_the_meta_pynetdicom_would_write():
+    """part10_file encodes the File Meta Information itself; byte for byte what pynetdicom writes."""
+    from types import SimpleNamespace
+
+    from pynetdicom.dsutils import create_file_meta, encode_file_meta
+
+    from carebridge.diagnostics.imaging.scp import part10_file
+
+    body = b"\x08\x00\x16\x00UI\x1a\x001.2.840.10008.5.1.4.1.1.2\x00"
+    for sop_class, instance, syntax in [(CTImageStorage, "1.2.3.4.5", ExplicitVRLittleEndian),
+                                        ("1.2.840.10008.5.1.4.1.1.9.1.1", generate_uid(), "1.2.840.10008.1.2")]:
+        request = SimpleNamespace(AffectedSOPClassUID=sop_class, AffectedSOPInstanceUID=instance,
+                                  DataSet=io.BytesIO(body))
+        meta = create_file_meta(sop_class_uid=sop_class, sop_instance_uid=instance, transfer_syntax=syntax)
+        assert part10_file(request, syntax) == bytes(128) + b"DICM" + encode_file_meta(meta) + body
 
 
 @pytest.mark.parametrize(("name", "propose"), [

@@ -19,13 +19,21 @@ import io
 import ipaddress
 import logging
 import socket
+import struct
 import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
-from pynetdicom import AE, AllStoragePresentationContexts, build_context, evt
+from pynetdicom import (
+    AE,
+    PYNETDICOM_IMPLEMENTATION_UID,
+    PYNETDICOM_IMPLEMENTATION_VERSION,
+    AllStoragePresentationContexts,
+    build_context,
+    evt,
+)
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -41,8 +49,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from carebridge.config import Settings
 from carebridge.db import make_sessionmaker, unit_of_work
 from carebridge.diagnostics.imaging import query
+from carebridge.diagnostics.imaging.known import KnownRows
 from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
 from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
+from carebridge.diagnostics.imaging.reactors import make_event_driven
 from carebridge.diagnostics.imaging.sqlite_inline import inline_engine
 from carebridge.diagnostics.imaging.store import store_instance
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
@@ -55,6 +65,7 @@ QR_MODELS = (PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetriev
              PatientRootQueryRetrieveInformationModelMove, StudyRootQueryRetrieveInformationModelMove,
              PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet)
 PEER_ATTRIBUTE = "carebridge_peer"
+KNOWN_ATTRIBUTE = "carebridge_known_rows"
 CALL_TIMEOUT = 600.0  # seconds one store or query may take before the handler gives up with 0xA700
 
 
@@ -107,7 +118,8 @@ class DicomListener:
         return self._server.server_address[1]
 
     def start(self, port: int | None = None) -> None:
-        handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_C_STORE, self._on_store),
+        handlers = [(evt.EVT_CONN_OPEN, _on_connect), (evt.EVT_REQUESTED, self._on_requested),
+                    (evt.EVT_C_STORE, self._on_store),
                     (evt.EVT_C_FIND, self._on_find), (evt.EVT_C_GET, self._on_get),
                     (evt.EVT_C_MOVE, self._on_move), (evt.EVT_RELEASED, self._on_end),
                     (evt.EVT_ABORTED, self._on_end), (evt.EVT_REJECTED, self._on_end)]
@@ -174,6 +186,7 @@ class DicomListener:
             _reject(event.assoc, 0x01, 0x01, 0x03)
             return
         setattr(event.assoc, PEER_ATTRIBUTE, peer)
+        setattr(event.assoc, KNOWN_ATTRIBUTE, KnownRows())
 
     async def _lookup(self, ae_title: str) -> PeerRef | None:
         async with self.sessionmaker() as session:
@@ -188,11 +201,11 @@ class DicomListener:
     def _on_store(self, event: evt.Event) -> int | Dataset:
         peer = self._peer(event)
         try:
-            data = event.encoded_dataset(include_meta=True)
+            data = part10_file(event.request, event.context.transfer_syntax)
         except Exception as exc:  # noqa: BLE001 - a meta the peer's request cannot make
             return _status(UNABLE_TO_PROCESS, f"cannot read the request: {exc}")
         try:
-            self._call(self._store(peer, data))
+            self._call(self._store(peer, data, getattr(event.assoc, KNOWN_ATTRIBUTE)))
         except InvalidDicom as refused:
             log.info("C-STORE from %s refused: %s", peer.ae_title, refused.message)
             return _status(refused.dimse_status, refused.message)
@@ -201,10 +214,11 @@ class DicomListener:
             return _status(OUT_OF_RESOURCES, "not stored: server error, retry later")
         return SUCCESS
 
-    async def _store(self, peer: PeerRef, data: bytes) -> None:
+    async def _store(self, peer: PeerRef, data: bytes, known: KnownRows) -> None:
         async with unit_of_work(self.sessionmaker) as session:
             await store_instance(session, self.blobs, data, sending_facility_id=peer.facility_id,
-                                 hub_facility_id=peer.hub_facility_id, calling_ae=peer.ae_title, source="dimse")
+                                 hub_facility_id=peer.hub_facility_id, calling_ae=peer.ae_title, source="dimse",
+                                 known=known)
 
     # --- C-FIND -------------------------------------------------------------------------------
 
@@ -300,8 +314,44 @@ class ThreadBlobStore(LocalBlobStore):
     """Writes in the calling thread: each association has a thread (and loop) of its own, so
     handing the write to yet another thread would only add two thread switches per object."""
 
-    async def put(self, data: bytes) -> str:
-        return self._put(data)
+    async def put(self, data: bytes, digest: str | None = None) -> str:
+        return self._put(data, digest)
+
+
+def part10_file(request: Any, transfer_syntax: str) -> bytes:
+    """The C-STORE request's data set, as received, behind the File Meta Information pynetdicom's
+    `Event.encoded_dataset(include_meta=True)` writes (PS3.10 7.1), encoded here without pydicom's
+    writer, which took ~0.4 ms of CPU per object."""
+    elements = b"".join((
+        _element(0x0001, b"OB", b"\x00\x01"),
+        _element(0x0002, b"UI", _uid(request.AffectedSOPClassUID)),
+        _element(0x0003, b"UI", _uid(request.AffectedSOPInstanceUID)),
+        _element(0x0010, b"UI", _uid(transfer_syntax)),
+        _element(0x0012, b"UI", _uid(PYNETDICOM_IMPLEMENTATION_UID)),
+        _element(0x0013, b"SH", _padded(PYNETDICOM_IMPLEMENTATION_VERSION.encode("ascii"), b" "))))
+    group_length = _element(0x0000, b"UL", struct.pack("<I", len(elements)))
+    return b"".join((bytes(128), b"DICM", group_length, elements, request.DataSet.getvalue()))
+
+
+def _uid(value: Any) -> bytes:
+    return _padded(str(value).encode("ascii"), b"\0")
+
+
+def _padded(value: bytes, pad: bytes) -> bytes:
+    return value + pad if len(value) % 2 else value
+
+
+def _element(element: int, vr: bytes, value: bytes) -> bytes:
+    """Group 0002, explicit VR little endian (PS3.5 7.1.2): OB has a reserved field and 4-byte length."""
+    if vr == b"OB":
+        return struct.pack("<HH", 2, element) + vr + struct.pack("<HI", 0, len(value)) + value
+    if len(value) > 0xFFFF:
+        raise ValueError("file meta value too long")
+    return struct.pack("<HH", 2, element) + vr + struct.pack("<H", len(value)) + value
+
+
+def _on_connect(event: evt.Event) -> None:
+    make_event_driven(event.assoc)  # before its threads start: reactors.py
 
 
 def same_host(registered: str, address: str) -> bool:

@@ -22,12 +22,14 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.config import get_settings
 from carebridge.diagnostics.ecg import service as ecg
 from carebridge.diagnostics.ecg.read_dicom import is_ecg_class
+from carebridge.diagnostics.imaging.known import KnownRows, KnownSeries
 from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
 from carebridge.diagnostics.imaging.parse import (
     InvalidDicom,
@@ -41,9 +43,9 @@ from carebridge.diagnostics.imaging.parse import (
     with_preamble,
 )
 from carebridge.diagnostics.models import DiagnosticStudy
-from carebridge.diagnostics.studies import Arrival, receive_item
+from carebridge.diagnostics.studies import Arrival, count_item, receive_item
 from carebridge.errors import InvalidInput
-from carebridge.kit.blobs import BlobStore
+from carebridge.kit.blobs import BlobStore, content_digest
 from carebridge.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -70,20 +72,54 @@ class StoredInstance:
 
 async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *, sending_facility_id: int,
                          hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
-                         order_id: int | None = None, expected_study_uid: str | None = None) -> StoredInstance:
+                         order_id: int | None = None, expected_study_uid: str | None = None,
+                         known: KnownRows | None = None) -> StoredInstance:
     """Checks, stores and indexes one Part 10 file. Raises `InvalidDicom` (a 422 `InvalidInput`
     carrying its DIMSE status and STOW failure reason) and leaves nothing indexed when refused (a
     file that fails the checks is not written at all).
-    `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study."""
+    `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study;
+    `known` is the rows the caller's association has stored into (the listener's hot path)."""
     data = with_preamble(data)
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
     # Before the blob and any database lock: the pre-read takes ~100 ms of CPU.
     waveform = await _analyse_ecg(data) if is_ecg_class(parsed.sop_class_uid) else None
-    # The blob first, outside any lock the transaction takes: its fsyncs overlap other objects'
-    # transactions. A refusal below leaves the bytes as an unreferenced blob; nothing names it.
-    digest = await blobs.put(data)
+    # The blob is written and fsynced (in the store's thread) while the index statements run here,
+    # and this returns only once it is durable: the caller commits the row after that, so no
+    # committed row ever names a blob that is not on disk. A refusal below leaves the bytes as an
+    # unreferenced blob; nothing names it.
+    digest = content_digest(data)
+    written = asyncio.ensure_future(blobs.put(data, digest))
+    try:
+        stored = await _index_any(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
+                                  calling_ae, source, order_id, waveform, known)
+    finally:
+        await asyncio.wait([written])  # never leave the write running behind a refusal or a failure
+        failed = written.exception()
+    if failed is not None:
+        raise failed  # nothing is acknowledged without its bytes on disk
+    return stored
+
+
+async def _index_any(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
+                     sending_facility_id: int, hub_facility_id: int | None, calling_ae: str, source: str,
+                     order_id: int | None, waveform: ecg.Analysed | None, known: KnownRows | None) -> StoredInstance:
+    row = known.lookup(parsed.study_uid, parsed.series_uid) if known is not None else None
+    if row is not None and order_id is None and waveform is None:
+        return await _index_known(session, parsed, data, digest, row, sending_facility_id, calling_ae, source)
+    stored = await _store_first(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id, waveform)
+    if known is not None and not stored.duplicate:
+        known.remember_after_commit(session, parsed.study_uid, parsed.series_uid,
+                                    KnownSeries(stored.study_id, sending_facility_id, stored.series_id))
+    return stored
+
+
+async def _store_first(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
+                       sending_facility_id: int, hub_facility_id: int | None, calling_ae: str, source: str,
+                       order_id: int | None, waveform: ecg.Analysed | None) -> StoredInstance:
+    """The general path: the study and series are looked up, created and matched to an order as needed."""
     seen = await _seen(session, parsed)
     # The sender check comes before the duplicate answer, which names the study's order.
     if seen.study_sender is not None and seen.study_sender != sending_facility_id:
@@ -104,6 +140,32 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     except IntegrityError:
         # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
         return await _duplicate(session, parsed)
+
+
+async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str, row: KnownSeries,
+                       sending_facility_id: int, calling_ae: str, source: str) -> StoredInstance:
+    """The next object of a study and series this association has stored into: no look-up, the
+    instance inserted unless it is there already (a resend), then counted."""
+    if row.sender_id != sending_facility_id:
+        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    connection = await session.connection()
+    values = _instance_values(parsed, data, digest, row.series_id, row.study_id, calling_ae, source)
+    instance_id = (await connection.execute(INSERT_NEW_INSTANCE[connection.dialect.name], values)).scalar()
+    if instance_id is None:
+        return await _duplicate(session, parsed)
+    order_id = await count_item(session, row.study_id, len(data), values["received_at"])
+    await connection.execute(COUNT_IN_SERIES, {"series_row": row.series_id})
+    await connection.execute(COUNT_IN_STUDY, {"study_row": row.study_id})
+    return _stored(parsed, instance_id, row.study_id, row.series_id, order_id, digest, len(data))
+
+
+def _stored(parsed: ParsedInstance, instance_id: int, study_id: int, series_id: int, order_id: int | None,
+            digest: str, size: int) -> StoredInstance:
+    return StoredInstance(instance_id=instance_id, study_id=study_id, series_id=series_id, order_id=order_id,
+                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
+                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=digest, size_bytes=size,
+                          duplicate=False)
 
 
 async def _analyse_ecg(data: bytes) -> ecg.Analysed:
@@ -131,6 +193,11 @@ SEEN = select(
     select(_R.c.id).where(_R.c.series_uid == bindparam("series")).scalar_subquery(),
     select(_R.c.study_id).where(_R.c.series_uid == bindparam("series")).scalar_subquery())
 INSERT_INSTANCE = insert(_I).returning(_I.c.id)
+# A resend of an indexed instance inserts nothing and returns no row: no look-up first, no savepoint.
+INSERT_NEW_INSTANCE = {
+    "sqlite": sqlite.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid]).returning(_I.c.id),
+    "postgresql": postgresql.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid])
+    .returning(_I.c.id)}
 COUNT_IN_SERIES = update(_R).where(_R.c.id == bindparam("series_row")).values(instance_count=_R.c.instance_count + 1)
 COUNT_IN_STUDY = update(_X).where(_X.c.study_id == bindparam("study_row")).values(
     instance_count=_X.c.instance_count + 1)
@@ -173,17 +240,7 @@ async def _index(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance
         size_bytes=len(data), single_object=waveform is not None, order_id=order_id))
     if series_id is None:
         series_id = await _series(session, parsed, study.id)
-    values = dict(
-        sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid, series_id=series_id,
-        study_id=study.id, instance_number=int_of(ds, "InstanceNumber"),
-        transfer_syntax_uid=parsed.transfer_syntax_uid, rows=int_of(ds, "Rows"), columns=int_of(ds, "Columns"),
-        number_of_frames=int_of(ds, "NumberOfFrames") or 1, bits_allocated=int_of(ds, "BitsAllocated"),
-        photometric=text_of(ds, "PhotometricInterpretation", 16), pixel_spacing=text_of(ds, "PixelSpacing", 64),
-        slice_location=float_of(ds, "SliceLocation"), window_center=float_of(ds, "WindowCenter"),
-        window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
-        rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
-        calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
-    values["blob_digest"] = digest  # durable: put() returned after the fsyncs
+    values = _instance_values(parsed, data, digest, series_id, study.id, calling_ae, source)
     connection = await session.connection()
     instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
     await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
@@ -192,11 +249,23 @@ async def _index(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance
         await ecg.file_recording(session, blobs, study, waveform, original_digest=digest,
                                  original_name=f"{parsed.sop_instance_uid}.dcm", original_size=len(data),
                                  uploaded_by_id=None)
-    return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
-                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
-                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
-                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=values["blob_digest"],
-                          size_bytes=len(data), duplicate=False)
+    return _stored(parsed, instance_id, study.id, series_id, study.order_id, digest, len(data))
+
+
+def _instance_values(parsed: ParsedInstance, data: bytes, digest: str, series_id: int, study_id: int,
+                     calling_ae: str, source: str) -> dict:
+    ds = parsed.dataset
+    return dict(
+        sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid, series_id=series_id,
+        study_id=study_id, instance_number=int_of(ds, "InstanceNumber"),
+        transfer_syntax_uid=parsed.transfer_syntax_uid, rows=int_of(ds, "Rows"), columns=int_of(ds, "Columns"),
+        number_of_frames=int_of(ds, "NumberOfFrames") or 1, bits_allocated=int_of(ds, "BitsAllocated"),
+        photometric=text_of(ds, "PhotometricInterpretation", 16), pixel_spacing=text_of(ds, "PixelSpacing", 64),
+        slice_location=float_of(ds, "SliceLocation"), window_center=float_of(ds, "WindowCenter"),
+        window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
+        rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
+        calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse",
+        blob_digest=digest)  # durable: put() returned after the fsyncs
 
 
 async def _series(session: AsyncSession, parsed: ParsedInstance, study_id: int) -> int:
