@@ -126,6 +126,28 @@ def test_the_kept_file_has_the_meta_pynetdicom_would_write():
         assert part10_file(request, syntax) == bytes(128) + b"DICM" + encode_file_meta(meta) + body
 
 
+@pytest.mark.parametrize(("status", "comment"), [(0x0000, None), (0xA900, "pixel data has 4096 bytes; the header "
+                                                                  "implies 8192"), (0xC000, "odd"), (0xA700, "")])
+def test_the_store_response_is_what_pynetdicom_would_send(status, comment):
+    """store_response.py writes the C-STORE-RSP command set itself; byte for byte pynetdicom's."""
+    from pynetdicom.dimse_messages import C_STORE_RSP
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.dsutils import encode
+
+    from carebridge.diagnostics.imaging.store_response import encoded_store_response
+
+    response = C_STORE()
+    response.MessageID = response.MessageIDBeingRespondedTo = 7
+    response.AffectedSOPClassUID, response.AffectedSOPInstanceUID, response.Status = CTImageStorage, "1.2.3.45", status
+    if comment is not None:
+        response.ErrorComment = comment
+    message = C_STORE_RSP()
+    message.primitive_to_message(response)
+    assert encoded_store_response(response) == encode(message.command_set, True, True)
+    response.OffendingElement = [0x00100010]
+    assert encoded_store_response(response) is None  # anything more: pynetdicom encodes it
+
+
 @pytest.mark.parametrize(("name", "propose"), [
     ("CT_small.dcm", "-x="), ("MR_small.dcm", "-x="), ("MR_small_implicit.dcm", "-xi"), ("MR_small.dcm", "-xd"),
     ("JPEG2000.dcm", "-xw"), ("SC_rgb_rle.dcm", "-xr"), ("SC_rgb_jpeg_dcmtk.dcm", "-xy"),

@@ -48,8 +48,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from carebridge.config import Settings
 from carebridge.db import make_sessionmaker, unit_of_work
-from carebridge.diagnostics.imaging import query
+from carebridge.diagnostics.imaging import query, store_response
 from carebridge.diagnostics.imaging.known import KnownRows
+from carebridge.diagnostics.imaging.listener_processes import server_class
 from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
 from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
 from carebridge.diagnostics.imaging.reactors import make_event_driven
@@ -101,7 +102,8 @@ class DicomListener:
     then every coroutine runs on that loop (in the test's transaction)."""
 
     def __init__(self, settings: Settings, *, sessionmaker: async_sessionmaker | None = None,
-                 blobs: BlobStore | None = None, loop: asyncio.AbstractEventLoop | None = None) -> None:
+                 blobs: BlobStore | None = None, loop: asyncio.AbstractEventLoop | None = None,
+                 processes: int = 1) -> None:
         self.settings = settings
         self._shared_loop = loop
         self._shared_sessionmaker = sessionmaker
@@ -112,20 +114,30 @@ class DicomListener:
         self.blobs = blobs or ThreadBlobStore(settings.blob_dir)
         self._server = None
         self.ae = make_ae(settings)
+        # dicom_max_associations is the listener's in total, shared by its processes.
+        self.ae.maximum_associations = max(1, -(-settings.dicom_max_associations // processes))
 
     @property
     def port(self) -> int:
         return self._server.server_address[1]
 
-    def start(self, port: int | None = None) -> None:
+    def start(self, port: int | None = None, listening: socket.socket | None = None) -> None:
+        """Binds `port` (default from settings), or accepts on `listening`, a socket bound and
+        listening already (shared with the listener's other processes: listener_processes.py)."""
         handlers = [(evt.EVT_CONN_OPEN, _on_connect), (evt.EVT_REQUESTED, self._on_requested),
                     (evt.EVT_C_STORE, self._on_store),
                     (evt.EVT_C_FIND, self._on_find), (evt.EVT_C_GET, self._on_get),
                     (evt.EVT_C_MOVE, self._on_move), (evt.EVT_RELEASED, self._on_end),
                     (evt.EVT_ABORTED, self._on_end), (evt.EVT_REJECTED, self._on_end)]
-        address = (self.settings.dicom_host, self.settings.dicom_port if port is None else port)
-        self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
-        log.info("DICOM listener %s on %s:%s", self.settings.dicom_ae_title, address[0], self.port)
+        if listening is None:
+            address = (self.settings.dicom_host, self.settings.dicom_port if port is None else port)
+            self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
+        else:
+            self._server = self.ae.make_server(listening.getsockname()[:2], evt_handlers=handlers,
+                                               server_class=server_class(listening))
+            self.ae._servers.append(self._server)  # as start_server does: shutdown() takes it out
+            threading.Thread(target=self._server.serve_forever, name="DicomAcceptor", daemon=True).start()
+        log.info("DICOM listener %s on %s:%s", self.settings.dicom_ae_title, self.settings.dicom_host, self.port)
 
     def stop(self) -> None:
         """Stops accepting and aborts open associations (their unacknowledged objects are the
@@ -352,6 +364,7 @@ def _element(element: int, vr: bytes, value: bytes) -> bytes:
 
 def _on_connect(event: evt.Event) -> None:
     make_event_driven(event.assoc)  # before its threads start: reactors.py
+    store_response.install(event.assoc)
 
 
 def same_host(registered: str, address: str) -> bool:
@@ -406,19 +419,3 @@ def listener_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
     return engine
-
-
-def run_listener(settings: Settings, port: int | None = None) -> None:
-    """`carebridge dicom`: serve until SIGTERM or SIGINT, then stop cleanly."""
-    import signal
-
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    listener = DicomListener(settings)
-    listener.start(port)
-    print(f"DICOM listener {settings.dicom_ae_title} at {settings.dicom_host}:{listener.port}", flush=True)  # noqa: T201
-    try:
-        stopping.wait()
-    finally:
-        listener.stop()

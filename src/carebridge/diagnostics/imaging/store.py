@@ -154,8 +154,6 @@ async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: byte
     if instance_id is None:
         return await _duplicate(session, parsed)
     order_id = await count_item(session, row.study_id, len(data), values["received_at"])
-    await connection.execute(COUNT_IN_SERIES, {"series_row": row.series_id})
-    await connection.execute(COUNT_IN_STUDY, {"study_row": row.study_id})
     return _stored(parsed, instance_id, row.study_id, row.series_id, order_id, digest, len(data))
 
 
@@ -185,7 +183,7 @@ class _Seen:
 
 
 # Built once: a statement built per object costs more CPU (construction, cache key) than running it.
-_I, _S, _R, _X = DicomInstance.__table__, DiagnosticStudy.__table__, DicomSeries.__table__, DicomStudy.__table__
+_I, _S, _R = DicomInstance.__table__, DiagnosticStudy.__table__, DicomSeries.__table__
 SEEN = select(
     select(_I.c.id).where(_I.c.sop_instance_uid == bindparam("sop")).scalar_subquery(),
     select(_S.c.id).where(_S.c.study_uid == bindparam("study")).scalar_subquery(),
@@ -194,13 +192,11 @@ SEEN = select(
     select(_R.c.study_id).where(_R.c.series_uid == bindparam("series")).scalar_subquery())
 INSERT_INSTANCE = insert(_I).returning(_I.c.id)
 # A resend of an indexed instance inserts nothing and returns no row: no look-up first, no savepoint.
+# The database counts an inserted instance into dicom_series and dicom_studies (trigger, migration 0012).
 INSERT_NEW_INSTANCE = {
     "sqlite": sqlite.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid]).returning(_I.c.id),
     "postgresql": postgresql.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid])
     .returning(_I.c.id)}
-COUNT_IN_SERIES = update(_R).where(_R.c.id == bindparam("series_row")).values(instance_count=_R.c.instance_count + 1)
-COUNT_IN_STUDY = update(_X).where(_X.c.study_id == bindparam("study_row")).values(
-    instance_count=_X.c.instance_count + 1)
 
 
 async def _seen(session: AsyncSession, parsed: ParsedInstance) -> _Seen:
@@ -243,8 +239,6 @@ async def _index(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance
     values = _instance_values(parsed, data, digest, series_id, study.id, calling_ae, source)
     connection = await session.connection()
     instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
-    await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
-    await connection.execute(COUNT_IN_STUDY, {"study_row": study.id})
     if waveform is not None:
         await ecg.file_recording(session, blobs, study, waveform, original_digest=digest,
                                  original_name=f"{parsed.sop_instance_uid}.dcm", original_size=len(data),
