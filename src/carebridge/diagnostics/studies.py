@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, bindparam, select, update
+from sqlalchemy import BigInteger, Integer, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,17 +99,20 @@ async def _bump(session: AsyncSession, study: DiagnosticStudy, arrival: Arrival)
 
 _STUDIES = DiagnosticStudy.__table__
 COUNT_ITEM = update(_STUDIES).where(_STUDIES.c.id == bindparam("study_row")).values(
-    item_count=_STUDIES.c.item_count + 1, byte_count=_STUDIES.c.byte_count + bindparam("size", type_=BigInteger()),
+    item_count=_STUDIES.c.item_count + bindparam("items", type_=Integer()),
+    byte_count=_STUDIES.c.byte_count + bindparam("size", type_=BigInteger()),
     last_received_at=bindparam("now", type_=UTCDateTime())).returning(_STUDIES.c.order_id)
 
 
-async def count_item(session: AsyncSession, study_id: int, size_bytes: int,
-                     now: dt.datetime | None = None) -> int | None:
+async def count_item(session: AsyncSession, study_id: int, size_bytes: int, now: dt.datetime | None = None,
+                     items: int = 1) -> int | None:
     """One more object of a multi-object study whose first object has been received: counted (and the
-    quiet period restarted) in one statement, for the DICOM listener's hot path. Returns the study's
-    order, which may have been linked since the caller last looked."""
+    quiet period restarted) in one statement, for the DICOM listener's hot path (`items=-1` takes a
+    count back). Returns the study's order, which may have been linked since the caller last looked.
+    Every writer of a study's objects updates this row first: on PostgreSQL its row lock orders them,
+    so their later updates of the study's series rows cannot deadlock."""
     result = await (await session.connection()).execute(COUNT_ITEM, {
-        "study_row": study_id, "size": size_bytes, "now": now or utcnow()})
+        "study_row": study_id, "items": items, "size": size_bytes, "now": now or utcnow()})
     return result.scalar_one()
 
 

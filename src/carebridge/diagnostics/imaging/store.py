@@ -148,12 +148,14 @@ async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: byte
     instance inserted unless it is there already (a resend), then counted."""
     if row.sender_id != sending_facility_id:
         raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
-    connection = await session.connection()
     values = _instance_values(parsed, data, digest, row.series_id, row.study_id, calling_ae, source)
-    instance_id = (await connection.execute(INSERT_NEW_INSTANCE[connection.dialect.name], values)).scalar()
-    if instance_id is None:
-        return await _duplicate(session, parsed)
+    # The study row first (count_item: the lock order of every writer), then the instance.
     order_id = await count_item(session, row.study_id, len(data), values["received_at"])
+    connection = await session.connection()
+    instance_id = (await connection.execute(INSERT_NEW_INSTANCE[connection.dialect.name], values)).scalar()
+    if instance_id is None:  # a resend: take the count back (the row is ours until commit)
+        await count_item(session, row.study_id, -len(data), values["received_at"], items=-1)
+        return await _duplicate(session, parsed)
     return _stored(parsed, instance_id, row.study_id, row.series_id, order_id, digest, len(data))
 
 
