@@ -34,6 +34,12 @@ from pynetdicom import (
     build_context,
     evt,
 )
+from pynetdicom._handlers import (
+    standard_dimse_recv_handler,
+    standard_dimse_sent_handler,
+    standard_pdu_recv_handler,
+    standard_pdu_sent_handler,
+)
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -66,6 +72,10 @@ QR_MODELS = (PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetriev
              PatientRootQueryRetrieveInformationModelMove, StudyRootQueryRetrieveInformationModelMove,
              PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet)
 PEER_ATTRIBUTE = "carebridge_peer"
+PYNETDICOM_LOGGING_HANDLERS = ((evt.EVT_DIMSE_RECV, standard_dimse_recv_handler),
+                               (evt.EVT_DIMSE_SENT, standard_dimse_sent_handler),
+                               (evt.EVT_PDU_RECV, standard_pdu_recv_handler),
+                               (evt.EVT_PDU_SENT, standard_pdu_sent_handler))
 KNOWN_ATTRIBUTE = "carebridge_known_rows"
 CALL_TIMEOUT = 600.0  # seconds one store or query may take before the handler gives up with 0xA700
 
@@ -365,6 +375,11 @@ def _element(element: int, vr: bytes, value: bytes) -> bytes:
 def _on_connect(event: evt.Event) -> None:
     make_event_driven(event.assoc)  # before its threads start: reactors.py
     store_response.install(event.assoc)
+    if not logging.getLogger("pynetdicom").isEnabledFor(logging.INFO):
+        # pynetdicom's logging handlers format every PDU and message (~0.5 ms per stored object) even
+        # when nothing is logged; they stay when pynetdicom's log is on.
+        for notification, handler in PYNETDICOM_LOGGING_HANDLERS:
+            event.assoc.unbind(notification, handler)
 
 
 def same_host(registered: str, address: str) -> bool:
