@@ -330,3 +330,59 @@ async def test_a_non_storage_sop_class_gets_no_presentation_context(scp):
     assert not await asyncio.to_thread(propose)
     code, out = await _echo(scp, scp.ct)
     assert code == 0
+
+
+def _store_request_command(**fields) -> bytes:  # noqa: ANN003
+    from pynetdicom.dimse_messages import C_STORE_RQ
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.dsutils import encode
+
+    request = C_STORE()
+    request.MessageID, request.Priority = 3, 2
+    request.AffectedSOPClassUID, request.AffectedSOPInstanceUID = CTImageStorage, "1.2.3.4.5"
+    request.DataSet = io.BytesIO(b"\x08\x00\x18\x00")
+    for key, value in fields.items():
+        setattr(request, key, value)
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    return encode(message.command_set, True, True)
+
+
+def test_the_store_request_decoder_reads_what_pynetdicom_writes_and_gives_back_the_rest():
+    """store_request.py decodes a C-STORE-RQ command set itself; anything else is pynetdicom's."""
+    from pynetdicom.dimse_messages import C_ECHO_RQ
+    from pynetdicom.dimse_primitives import C_ECHO
+    from pynetdicom.dsutils import encode
+
+    from carebridge.diagnostics.imaging.store_request import c_store_request, pdvs_of
+
+    decoded = c_store_request(_store_request_command(MoveOriginatorApplicationEntityTitle="HUB_PACS",
+                                                     MoveOriginatorMessageID=9), 5)
+    assert (decoded.MessageID, decoded.Priority, decoded.AffectedSOPClassUID, decoded.AffectedSOPInstanceUID,
+            decoded.MoveOriginatorApplicationEntityTitle, decoded.MoveOriginatorMessageID, decoded._context_id) == (
+        3, 2, CTImageStorage, "1.2.3.4.5", "HUB_PACS", 9, 5)
+    assert c_store_request(_store_request_command(), 1).MoveOriginatorMessageID is None
+    echo = C_ECHO()
+    echo.MessageID = 1
+    message = C_ECHO_RQ()
+    message.primitive_to_message(echo)
+    assert c_store_request(encode(message.command_set, True, True), 1) is None  # not a C-STORE
+    command = _store_request_command()
+    assert c_store_request(command[:-3], 1) is None  # cut short
+    assert c_store_request(command + b"\x00\x00\x20\x01\x02\x00\x00\x00\x01\x00", 1) is None  # (0000,0120) too
+    assert pdvs_of(bytearray(b"\x00\x00\x00\x03\x01\x03\xff")) == [(1, memoryview(b"\x03\xff"))]
+    assert pdvs_of(bytearray(b"\x00\x00\x00\x09\x01\x03\xff")) is None  # an item longer than the PDU
+
+
+async def test_small_pdus_from_storescu_arrive_whole(scp, db, blobs, tmp_path):
+    """Hundreds of 4 KiB fragments per object (DCMTK --max-send-pdu): the data set is kept complete."""
+    spec = SeriesSpec(count=2, size=128)
+    files = _write(tmp_path, spec)
+    code, out = await dcmtk("storescu", "-v", "--max-send-pdu", "4096", "-aet", scp.ct, "-aec", "CAREBRIDGE",
+                            "127.0.0.1", str(scp.port), *map(str, files))
+    assert code == 0 and out.count("Received Store Response (Success)") == 2, out
+    for path in files:
+        sent = dcmread(path)
+        row = await db.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == sent.SOPInstanceUID))
+        kept = dcmread(io.BytesIO(await blobs.get(row.blob_digest)))
+        assert kept == sent and kept.PixelData == sent.PixelData

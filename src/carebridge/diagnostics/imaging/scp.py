@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from carebridge.config import Settings
 from carebridge.db import make_sessionmaker, unit_of_work
-from carebridge.diagnostics.imaging import query, store_response
+from carebridge.diagnostics.imaging import query, store_request, store_response
 from carebridge.diagnostics.imaging.known import KnownRows
 from carebridge.diagnostics.imaging.listener_processes import server_class
 from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
@@ -380,6 +380,7 @@ def _on_connect(event: evt.Event) -> None:
         # when nothing is logged; they stay when pynetdicom's log is on.
         for notification, handler in PYNETDICOM_LOGGING_HANDLERS:
             event.assoc.unbind(notification, handler)
+    store_request.install(event.assoc)
 
 
 def same_host(registered: str, address: str) -> bool:
