@@ -14,13 +14,8 @@ from typing import Protocol
 from carebridge.errors import NotFound
 
 
-def content_digest(data: bytes) -> str:
-    """The address a blob of these bytes has in every store: its SHA-256, hex."""
-    return hashlib.sha256(data).hexdigest()
-
-
 class BlobStore(Protocol):
-    async def put(self, data: bytes, digest: str | None = None) -> str: ...
+    async def put(self, data: bytes) -> str: ...
     async def get(self, digest: str) -> bytes: ...
     async def exists(self, digest: str) -> bool: ...
 
@@ -34,13 +29,12 @@ class LocalBlobStore:
             raise NotFound("no such blob")
         return self.root / digest[:2] / digest[2:4] / digest
 
-    async def put(self, data: bytes, digest: str | None = None) -> str:
-        """Durable when it returns. `digest`: `content_digest(data)` when the caller has it already."""
+    async def put(self, data: bytes) -> str:
         # Hashing a large object in the worker thread too keeps the event loop free (hashlib drops the GIL).
-        return await asyncio.to_thread(self._put, data, digest)
+        return await asyncio.to_thread(self._put, data)
 
-    def _put(self, data: bytes, digest: str | None = None) -> str:
-        digest = digest or content_digest(data)
+    def _put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
         self._write_once(self._path(digest), data)
         return digest
 

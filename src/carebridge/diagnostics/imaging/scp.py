@@ -336,8 +336,8 @@ class ThreadBlobStore(LocalBlobStore):
     """Writes in the calling thread: each association has a thread (and loop) of its own, so
     handing the write to yet another thread would only add two thread switches per object."""
 
-    async def put(self, data: bytes, digest: str | None = None) -> str:
-        return self._put(data, digest)
+    async def put(self, data: bytes) -> str:
+        return self._put(data)
 
 
 def part10_file(request: Any, transfer_syntax: str) -> bytes:

@@ -45,7 +45,7 @@ from carebridge.diagnostics.imaging.parse import (
 from carebridge.diagnostics.models import DiagnosticStudy
 from carebridge.diagnostics.studies import Arrival, count_item, receive_item
 from carebridge.errors import InvalidInput
-from carebridge.kit.blobs import BlobStore, content_digest
+from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,21 +85,13 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
     # Before the blob and any database lock: the pre-read takes ~100 ms of CPU.
     waveform = await _analyse_ecg(data) if is_ecg_class(parsed.sop_class_uid) else None
-    # The blob is written and fsynced (in the store's thread) while the index statements run here,
-    # and this returns only once it is durable: the caller commits the row after that, so no
-    # committed row ever names a blob that is not on disk. A refusal below leaves the bytes as an
-    # unreferenced blob; nothing names it.
-    digest = content_digest(data)
-    written = asyncio.ensure_future(blobs.put(data, digest))
-    try:
-        stored = await _index_any(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
-                                  calling_ae, source, order_id, waveform, known)
-    finally:
-        await asyncio.wait([written])  # never leave the write running behind a refusal or a failure
-        failed = written.exception()
-    if failed is not None:
-        raise failed  # nothing is acknowledged without its bytes on disk
-    return stored
+    # The blob first, durable (fsynced with its directory) before any statement: no committed row
+    # ever names a blob that is not on disk, and the fsyncs happen outside the locks the transaction
+    # takes (SQLite's write lock, the study row on PostgreSQL), so parallel associations overlap them.
+    # A refusal below leaves the bytes as an unreferenced blob; nothing names it.
+    digest = await blobs.put(data)
+    return await _index_any(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
+                            calling_ae, source, order_id, waveform, known)
 
 
 async def _index_any(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
