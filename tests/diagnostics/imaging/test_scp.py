@@ -386,3 +386,37 @@ async def test_small_pdus_from_storescu_arrive_whole(scp, db, blobs, tmp_path):
         row = await db.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == sent.SOPInstanceUID))
         kept = dcmread(io.BytesIO(await blobs.get(row.blob_digest)))
         assert kept == sent and kept.PixelData == sent.PixelData
+
+
+def test_a_pdu_length_is_not_taken_on_trust():
+    """A peer declaring a 4 GiB PDU and sending ten bytes costs a megabyte, not four gigabytes; a
+    real 2.5 MB PDU arrives whole."""
+    import socket
+    import threading
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from carebridge.diagnostics.imaging.reactors import _receiver
+
+    sender, receiver = socket.socketpair()
+    recv = _receiver(SimpleNamespace(socket=receiver))
+    tracemalloc.start()
+    try:
+        sender.sendall(b"0123456789")
+        sender.shutdown(socket.SHUT_WR)
+        assert bytes(recv(0xFFFFFFFF)) == b"0123456789"
+        assert tracemalloc.get_traced_memory()[1] < 4 << 20
+    finally:
+        tracemalloc.stop()
+        sender.close()
+        receiver.close()
+    sender, receiver = socket.socketpair()
+    payload = bytes(range(256)) * 10_000
+    feeder = threading.Thread(target=sender.sendall, args=(payload,))
+    feeder.start()
+    try:
+        assert bytes(_receiver(SimpleNamespace(socket=receiver))(len(payload))) == payload
+    finally:
+        feeder.join()
+        sender.close()
+        receiver.close()

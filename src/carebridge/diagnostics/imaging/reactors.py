@@ -117,18 +117,23 @@ def make_event_driven(assoc: Any) -> None:
         dul.socket.recv = _receiver(dul.socket)
 
 
+FIRST_BUFFER = 1 << 20  # bytes; a PDU's length is the peer's word: memory follows the bytes that arrive
+
+
 def _receiver(association_socket: Any) -> Callable[[int], bytearray]:
     def recv(nr_bytes: int) -> bytearray:
         """AssociationSocket.recv: `nr_bytes` bytes, fewer when the peer closed the connection."""
-        buffer = bytearray(nr_bytes)
+        buffer = bytearray(min(nr_bytes, FIRST_BUFFER))
         got = 0
-        with memoryview(buffer) as view:
-            while got < nr_bytes:
-                n = association_socket.socket.recv_into(view[got:], nr_bytes - got)
-                if not n:
-                    break
-                got += n
-        if got < nr_bytes:
+        while got < nr_bytes:
+            if got == len(buffer):  # doubled, at most to what was declared: never more than twice what came
+                buffer.extend(bytes(min(len(buffer), nr_bytes - got)))
+            with memoryview(buffer) as view:
+                n = association_socket.socket.recv_into(view[got:], len(buffer) - got)
+            if not n:
+                break
+            got += n
+        if got < len(buffer):
             del buffer[got:]
         return buffer
 
