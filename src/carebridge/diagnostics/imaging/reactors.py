@@ -5,8 +5,7 @@ out) and the association thread (complete DIMSE messages to the handlers), each 
 whenever a pass found nothing to do. A C-STORE waits in up to three such sleeps (the message for
 the association loop, the response for the DUL loop, the next request for the DUL loop again), and
 while a handler works both loops wake a thousand times a second to look again, taking the CPU the
-handler needs. On this machine that was ~4 ms of CPU and ~3 ms of latency per stored object
-(docs/benchmarks.md).
+handler needs (docs/benchmarks.md: ~1.5-2 ms of CPU per stored object on a loaded machine).
 
 `make_event_driven(assoc)` (from EVT_CONN_OPEN, before either thread starts) keeps pynetdicom's loops
 as they are but replaces the sleeps by waits that end as soon as there is work: the DUL waits in
