@@ -3,18 +3,19 @@
     .venv/bin/python bench/dicom_ingest.py                        # 500 instances, 3 runs, every peer
     .venv/bin/python bench/dicom_ingest.py --instances 100 --runs 1 --peers carebridge-sqlite   # quick
 
-Per run and peer: a fresh server process on 127.0.0.1 (fresh database and storage), then
-`storescu` (TCP_NODELAY=1) sends the same N files (512 x 512, 16-bit, Explicit VR Little Endian,
-~525 kB each) over `--associations` parallel associations. Reported: instances/s and MB/s (wall
-clock from the first storescu start to the last exit), server CPU per instance (utime + stime of the
-receiving process from /proc), the median over runs, and ratios against Orthanc and storescp. Each
-run checks that the peer really holds N instances afterwards.
+Per run and peer: a fresh server process on 127.0.0.1 (fresh database and storage), then `storescu`
+(TCP_NODELAY=1) sends the same N files (512 x 512, 16-bit, Explicit VR Little Endian, ~525 kB each)
+over `--associations` parallel associations. Reported: instances/s and MB/s (wall clock from the
+first storescu start to the last exit), server CPU per instance (utime + stime of the receiving
+process and its child processes from /proc), the median over runs, and ratios against Orthanc and
+storescp. Each run checks that the peer really holds N instances afterwards.
 
-CareBridge runs as `carebridge serve` (granian + the DICOM listener in its child process; the CPU
-measured is the listener's), indexes each instance, matches the study to its order, and
-acknowledges only after the commit. After the quiet period the order must show on the worklist:
-measured from the last acknowledgement + quiet period until GET /api/v1/diagnosis/orders/{id}
-says `ready` (p50/p95 over `--latency-studies` small studies per engine).
+CareBridge runs as `carebridge serve` (granian + the DICOM listener in its child process, which
+starts one worker process per further core; the CPU measured is the listener's and its workers'),
+indexes each instance, matches the study to its order, and acknowledges only after the commit. After
+the quiet period the order must show on the worklist: measured from the last acknowledgement + quiet
+period until GET /api/v1/diagnosis/orders/{id} says `ready` (p50/p95 over `--latency-studies` small
+studies per engine).
 
 Orthanc (Debian 1.10): temporary configuration, SQLite index, StorageCompression false, no plugins,
 StorageAccessOnFind Never, SaveJobs false, KeepAlive and TcpNoDelay, TCP_NODELAY=1 in its
@@ -72,8 +73,14 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
+    """utime + stime of the process and of its live children (the DICOM listener's worker processes)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:  # a child that exited meanwhile
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def echo(port: int, called: str, calling: str = "BENCH") -> bool:

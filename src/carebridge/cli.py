@@ -172,15 +172,19 @@ def _start_dicom_child():  # noqa: ANN202 - a Popen
 
 @app.command()
 def dicom(port: int = typer.Option(None, help="Port (default CAREBRIDGE_DICOM_PORT)."),
-          no_upgrade: bool = typer.Option(False, "--no-upgrade", help="Do not apply migrations first.")) -> None:
+          no_upgrade: bool = typer.Option(False, "--no-upgrade", help="Do not apply migrations first."),
+          listen_fd: int = typer.Option(None, "--listen-fd", hidden=True,
+                                        help="A worker's inherited listening socket."),
+          ready_fd: int = typer.Option(None, "--ready-fd", hidden=True,
+                                       help="Where a worker reports that it accepts.")) -> None:
     """Run the DICOM listener alone: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET for registered peers."""
-    from carebridge.diagnostics.imaging.scp import run_listener
+    from carebridge.diagnostics.imaging.listener_processes import run_listener
 
     settings = get_settings()
     if not no_upgrade:
         upgrade_database()
     try:
-        run_listener(settings, port)
+        run_listener(settings, port, listen_fd, ready_fd)
     except OSError as exc:  # the port is taken or not ours to bind
         _fail(f"DICOM listener cannot listen on {settings.dicom_host}:{port or settings.dicom_port}: {exc}", code=2)
 

@@ -141,8 +141,10 @@ class Settings(BaseSettings):
     dicom_max_instance_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     # Largest STOW-RS / upload request body (many instances in one multipart request).
     dicom_max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
-    # How many associations the listener serves at once (each a thread).
+    # How many associations the listener serves at once (each a thread), over all its processes.
     dicom_max_associations: int = Field(16, ge=1, le=256)
+    # Listener processes accepting on the one port (0: one per CPU core); each serves whole associations.
+    dicom_listener_processes: int = Field(0, ge=0, le=64)
 
     # Online follow-up visits (portal/visits). The patient may enter the waiting room this many minutes
     # before the start; the reminder goes this long before; an unpaid booking holds its slot this long; a

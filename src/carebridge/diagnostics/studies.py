@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Integer, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,9 +25,10 @@ from carebridge.access.service import record_denial
 from carebridge.audit import service as audit
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
+from carebridge.db import UTCDateTime
 from carebridge.diagnostics import service
 from carebridge.diagnostics.lifecycle import Action, Party, State
-from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, kind_of
+from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, StudyKind, kind_of
 from carebridge.errors import Conflict, Forbidden, NotFound
 from carebridge.kit.clock import utcnow
 from carebridge.kit.i18n import N_
@@ -90,12 +91,29 @@ async def _create(session: AsyncSession, arrival: Arrival) -> DiagnosticStudy | 
 
 async def _bump(session: AsyncSession, study: DiagnosticStudy, arrival: Arrival) -> None:
     now = utcnow()
-    await session.execute(update(DiagnosticStudy).where(DiagnosticStudy.id == study.id).values(
-        item_count=DiagnosticStudy.item_count + 1, byte_count=DiagnosticStudy.byte_count + arrival.size_bytes,
-        last_received_at=now).execution_options(synchronize_session=False))
+    await count_item(session, study.id, arrival.size_bytes, now)
     await session.refresh(study)
     if arrival.single_object and study.completed_at is None:
         await complete_study(session, study, now)
+
+
+_STUDIES = DiagnosticStudy.__table__
+COUNT_ITEM = update(_STUDIES).where(_STUDIES.c.id == bindparam("study_row")).values(
+    item_count=_STUDIES.c.item_count + bindparam("items", type_=Integer()),
+    byte_count=_STUDIES.c.byte_count + bindparam("size", type_=BigInteger()),
+    last_received_at=bindparam("now", type_=UTCDateTime())).returning(_STUDIES.c.order_id)
+
+
+async def count_item(session: AsyncSession, study_id: int, size_bytes: int, now: dt.datetime | None = None,
+                     items: int = 1) -> int | None:
+    """One more object of a multi-object study whose first object has been received: counted (and the
+    quiet period restarted) in one statement, for the DICOM listener's hot path (`items=-1` takes a
+    count back). Returns the study's order, which may have been linked since the caller last looked.
+    Every writer of a study's objects updates this row first: on PostgreSQL its row lock orders them,
+    so their later updates of the study's series rows cannot deadlock."""
+    result = await (await session.connection()).execute(COUNT_ITEM, {
+        "study_row": study_id, "items": items, "size": size_bytes, "now": now or utcnow()})
+    return result.scalar_one()
 
 
 async def _order_for(session: AsyncSession, arrival: Arrival) -> DiagnosisOrder | None:
@@ -127,6 +145,9 @@ async def _attach(session: AsyncSession, study: DiagnosticStudy, order: Diagnosi
     study.order_id, study.patient_id, study.hub_facility_id = order.id, order.patient_id, order.hub_facility_id
     await session.flush()
     await service.record_event(session, None, order, Party.system, "study_arrived", study.study_uid)
+    if study.kind == StudyKind.ecg.value:
+        from carebridge.diagnostics.ecg import service as ecg  # ecg builds on this module
+        await ecg.attach_recording(session, study, order)  # an ECG that waited for its order brings its pre-read
 
 
 async def complete_study(session: AsyncSession, study: DiagnosticStudy, now: dt.datetime) -> None:

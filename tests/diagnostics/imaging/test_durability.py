@@ -18,7 +18,7 @@ from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import text
 
 from carebridge.db import make_engine
-from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset
+from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset, ct_series
 from tests.conftest import ENGINES
 from tests.diagnostics.imaging import live
 from tests.diagnostics.imaging.dimse import dcmtk, free_port, require_dcmtk
@@ -108,3 +108,35 @@ async def test_kill_9_mid_transfer_loses_no_acknowledged_instance(live_url, tmp_
     finally:
         restarted.process.terminate()
         restarted.process.wait(timeout=15)
+
+
+async def test_four_associations_into_one_series_store_and_count_every_object_once(live_url, tmp_path):
+    """Four storescu at once (on the listener's two processes), into one study and series, each also
+    resending some of another's objects: every object indexed once, every count right, nobody
+    refused (on PostgreSQL, no deadlock between the row locks of the study and its series)."""
+    require_dcmtk()
+    listener = await asyncio.to_thread(live.start, live_url, tmp_path / "blobs", free_port(), tmp_path / "l.log")
+    try:
+        spec = SeriesSpec(count=40, size=64, accession_number="PARALLEL1")
+        folders = [tmp_path / f"a{i}" for i in range(4)]
+        for folder in folders:
+            folder.mkdir()
+        for i, data in enumerate(ct_series(spec)):
+            for k in {i % 4, (i + 1) % 4} if i % 5 == 0 else {i % 4}:  # every fifth sent twice
+                (folders[k] / f"ct{i:03d}.dcm").write_bytes(data)
+        sent = await asyncio.gather(*[dcmtk("storescu", "-aet", live.PEER_AE, "-aec", "CAREBRIDGE", "127.0.0.1",
+                                            str(listener.port), "+sd", str(folder)) for folder in folders])
+        assert all(code == 0 and "E:" not in out for code, out in sent), sent
+        engine = make_engine(live_url)
+        try:
+            async with engine.connect() as conn:
+                counts = (await conn.execute(text(
+                    "SELECT (SELECT count(*) FROM dicom_instances), s.item_count, r.instance_count, x.instance_count "
+                    "FROM diagnostic_studies s JOIN dicom_series r ON r.study_id = s.id "
+                    "JOIN dicom_studies x ON x.study_id = s.id"))).one()
+        finally:
+            await engine.dispose()
+        assert tuple(counts) == (40, 40, 40, 40)
+    finally:
+        listener.process.terminate()
+        listener.process.wait(timeout=15)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from carebridge.audit.models import AuditEvent
 from carebridge.diagnostics.imaging import peers
-from carebridge.diagnostics.imaging.models import DicomInstance
+from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries
 from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
 from carebridge.diagnostics.models import DiagnosticStudy
 from tests.diagnostics.conftest import place_order
@@ -88,6 +88,64 @@ async def test_storescu_stores_a_ct_series_that_finds_its_order(scp, world, db, 
     assert code == 0 and out.count("Received Store Response (Success)") == 4
     await db.refresh(study)
     assert study.item_count == 4
+
+
+async def test_objects_resent_within_one_association_are_answered_once_counted_once(scp, world, db, dnet, tmp_path):
+    """After its first object the association stores by the rows it remembers (known.py): a resend
+    in the same association is still recognised, answered with success and not counted again."""
+    order = await place_order(world, db, dnet)
+    await db.flush()
+    spec = SeriesSpec(accession_number=order.accession_number, patient_id=dnet.mrn, count=3, size=64)
+    files = _write(tmp_path, spec)
+    code, out = await _store(scp, *files, *files, files[0])
+    assert code == 0 and out.count("Received Store Response (Success)") == 7, out
+    study = await db.scalar(select(DiagnosticStudy).where(DiagnosticStudy.study_uid == spec.study_uid)
+                            .execution_options(populate_existing=True))
+    assert study.item_count == 3 and study.order_id == order.id
+    assert await db.scalar(select(func.count()).select_from(DicomInstance)
+                           .where(DicomInstance.study_id == study.id)) == 3
+    series = await db.scalar(select(DicomSeries).where(DicomSeries.series_uid == spec.series_uid)
+                             .execution_options(populate_existing=True))
+    assert series.instance_count == 3
+
+
+def test_the_kept_file_has_the_meta_pynetdicom_would_write():
+    """part10_file encodes the File Meta Information itself; byte for byte what pynetdicom writes."""
+    from types import SimpleNamespace
+
+    from pynetdicom.dsutils import create_file_meta, encode_file_meta
+
+    from carebridge.diagnostics.imaging.scp import part10_file
+
+    body = b"\x08\x00\x16\x00UI\x1a\x001.2.840.10008.5.1.4.1.1.2\x00"
+    for sop_class, instance, syntax in [(CTImageStorage, "1.2.3.4.5", ExplicitVRLittleEndian),
+                                        ("1.2.840.10008.5.1.4.1.1.9.1.1", generate_uid(), "1.2.840.10008.1.2")]:
+        request = SimpleNamespace(AffectedSOPClassUID=sop_class, AffectedSOPInstanceUID=instance,
+                                  DataSet=io.BytesIO(body))
+        meta = create_file_meta(sop_class_uid=sop_class, sop_instance_uid=instance, transfer_syntax=syntax)
+        assert part10_file(request, syntax) == bytes(128) + b"DICM" + encode_file_meta(meta) + body
+
+
+@pytest.mark.parametrize(("status", "comment"), [(0x0000, None), (0xA900, "pixel data has 4096 bytes; the header "
+                                                                  "implies 8192"), (0xC000, "odd"), (0xA700, "")])
+def test_the_store_response_is_what_pynetdicom_would_send(status, comment):
+    """store_response.py writes the C-STORE-RSP command set itself; byte for byte pynetdicom's."""
+    from pynetdicom.dimse_messages import C_STORE_RSP
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.dsutils import encode
+
+    from carebridge.diagnostics.imaging.store_response import encoded_store_response
+
+    response = C_STORE()
+    response.MessageID = response.MessageIDBeingRespondedTo = 7
+    response.AffectedSOPClassUID, response.AffectedSOPInstanceUID, response.Status = CTImageStorage, "1.2.3.45", status
+    if comment is not None:
+        response.ErrorComment = comment
+    message = C_STORE_RSP()
+    message.primitive_to_message(response)
+    assert encoded_store_response(response) == encode(message.command_set, True, True)
+    response.OffendingElement = [0x00100010]
+    assert encoded_store_response(response) is None  # anything more: pynetdicom encodes it
 
 
 @pytest.mark.parametrize(("name", "propose"), [
@@ -272,3 +330,93 @@ async def test_a_non_storage_sop_class_gets_no_presentation_context(scp):
     assert not await asyncio.to_thread(propose)
     code, out = await _echo(scp, scp.ct)
     assert code == 0
+
+
+def _store_request_command(**fields) -> bytes:  # noqa: ANN003
+    from pynetdicom.dimse_messages import C_STORE_RQ
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.dsutils import encode
+
+    request = C_STORE()
+    request.MessageID, request.Priority = 3, 2
+    request.AffectedSOPClassUID, request.AffectedSOPInstanceUID = CTImageStorage, "1.2.3.4.5"
+    request.DataSet = io.BytesIO(b"\x08\x00\x18\x00")
+    for key, value in fields.items():
+        setattr(request, key, value)
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    return encode(message.command_set, True, True)
+
+
+def test_the_store_request_decoder_reads_what_pynetdicom_writes_and_gives_back_the_rest():
+    """store_request.py decodes a C-STORE-RQ command set itself; anything else is pynetdicom's."""
+    from pynetdicom.dimse_messages import C_ECHO_RQ
+    from pynetdicom.dimse_primitives import C_ECHO
+    from pynetdicom.dsutils import encode
+
+    from carebridge.diagnostics.imaging.store_request import c_store_request, pdvs_of
+
+    decoded = c_store_request(_store_request_command(MoveOriginatorApplicationEntityTitle="HUB_PACS",
+                                                     MoveOriginatorMessageID=9), 5)
+    assert (decoded.MessageID, decoded.Priority, decoded.AffectedSOPClassUID, decoded.AffectedSOPInstanceUID,
+            decoded.MoveOriginatorApplicationEntityTitle, decoded.MoveOriginatorMessageID, decoded._context_id) == (
+        3, 2, CTImageStorage, "1.2.3.4.5", "HUB_PACS", 9, 5)
+    assert c_store_request(_store_request_command(), 1).MoveOriginatorMessageID is None
+    echo = C_ECHO()
+    echo.MessageID = 1
+    message = C_ECHO_RQ()
+    message.primitive_to_message(echo)
+    assert c_store_request(encode(message.command_set, True, True), 1) is None  # not a C-STORE
+    command = _store_request_command()
+    assert c_store_request(command[:-3], 1) is None  # cut short
+    assert c_store_request(command + b"\x00\x00\x20\x01\x02\x00\x00\x00\x01\x00", 1) is None  # (0000,0120) too
+    assert pdvs_of(bytearray(b"\x00\x00\x00\x03\x01\x03\xff")) == [(1, memoryview(b"\x03\xff"))]
+    assert pdvs_of(bytearray(b"\x00\x00\x00\x09\x01\x03\xff")) is None  # an item longer than the PDU
+
+
+async def test_small_pdus_from_storescu_arrive_whole(scp, db, blobs, tmp_path):
+    """Hundreds of 4 KiB fragments per object (DCMTK --max-send-pdu): the data set is kept complete."""
+    spec = SeriesSpec(count=2, size=128)
+    files = _write(tmp_path, spec)
+    code, out = await dcmtk("storescu", "-v", "--max-send-pdu", "4096", "-aet", scp.ct, "-aec", "CAREBRIDGE",
+                            "127.0.0.1", str(scp.port), *map(str, files))
+    assert code == 0 and out.count("Received Store Response (Success)") == 2, out
+    for path in files:
+        sent = dcmread(path)
+        row = await db.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == sent.SOPInstanceUID))
+        kept = dcmread(io.BytesIO(await blobs.get(row.blob_digest)))
+        assert kept == sent and kept.PixelData == sent.PixelData
+
+
+def test_a_pdu_length_is_not_taken_on_trust():
+    """A peer declaring a 4 GiB PDU and sending ten bytes costs a megabyte, not four gigabytes; a
+    real 2.5 MB PDU arrives whole."""
+    import socket
+    import threading
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from carebridge.diagnostics.imaging.reactors import _receiver
+
+    sender, receiver = socket.socketpair()
+    recv = _receiver(SimpleNamespace(socket=receiver))
+    tracemalloc.start()
+    try:
+        sender.sendall(b"0123456789")
+        sender.shutdown(socket.SHUT_WR)
+        assert bytes(recv(0xFFFFFFFF)) == b"0123456789"
+        assert tracemalloc.get_traced_memory()[1] < 4 << 20
+    finally:
+        tracemalloc.stop()
+        sender.close()
+        receiver.close()
+    sender, receiver = socket.socketpair()
+    payload = bytes(range(256)) * 10_000
+    feeder = threading.Thread(target=sender.sendall, args=(payload,))
+    feeder.start()
+    try:
+        assert bytes(_receiver(SimpleNamespace(socket=receiver))(len(payload))) == payload
+    finally:
+        feeder.join()
+        sender.close()
+        receiver.close()

@@ -41,12 +41,16 @@ def read_upload(files: list[NamedFile], *, declared_format: str = "", sample_rat
     if fmt != "wfdb" and len(files) != 1:
         raise InvalidInput(N_("upload one file (only a WFDB record has several)"), details={"field": "file"})
     tracing = _read(fmt, files, sample_rate, max_bytes)
-    if tracing.duration > max_seconds:
-        raise InvalidInput(N_("the recording is longer than this service accepts"),
-                           details={"field": "file", "seconds": round(tracing.duration, 1), "max_seconds": max_seconds})
+    check_duration(tracing, max_seconds)
     original, name = (_zipped(files), _record_name(files) + ".zip") if fmt == "wfdb" and len(files) > 1 \
         else (files[0].data, files[0].name)
     return Upload(tracing=tracing, original=original, original_name=name[:200])
+
+
+def check_duration(tracing: Tracing, max_seconds: float) -> None:
+    if tracing.duration > max_seconds:
+        raise InvalidInput(N_("the recording is longer than this service accepts"),
+                           details={"field": "file", "seconds": round(tracing.duration, 1), "max_seconds": max_seconds})
 
 
 def recognise(files: list[NamedFile]) -> str:

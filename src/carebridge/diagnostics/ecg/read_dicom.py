@@ -1,4 +1,4 @@
-"""DICOM waveform ECGs (PS3.3 A.34: 12-lead and general ECG) into a Tracing.
+"""DICOM waveform ECGs (PS3.3 A.34: 12-lead, general and ambulatory ECG) into a Tracing.
 
 The rhythm multiplex group is read (PS3.3 C.10.9: a cart also stores a median beat, which is a
 derived 1.2 s template, not the recording). `Dataset.waveform_array` applies each channel's
@@ -22,6 +22,7 @@ from carebridge.kit.i18n import N_
 ECG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.9.1.1": "12-lead ECG Waveform Storage",
     "1.2.840.10008.5.1.4.1.1.9.1.2": "General ECG Waveform Storage",
+    "1.2.840.10008.5.1.4.1.1.9.1.3": "Ambulatory ECG Waveform Storage",
 }
 # Sensitivity units (UCUM) to millivolts.
 TO_MV = {"uV": 1e-3, "mV": 1.0, "V": 1e3, "nV": 1e-6}
@@ -35,6 +36,10 @@ MDC_LEADS = {"2:1": "I", "2:2": "II", "2:61": "III", "2:62": "aVR", "2:63": "aVL
 
 def looks_like(data: bytes) -> bool:
     return data[128:132] == b"DICM"
+
+
+def is_ecg_class(sop_class_uid: str) -> bool:
+    return sop_class_uid in ECG_SOP_CLASSES
 
 
 def read(data: bytes) -> Tracing:

@@ -1,15 +1,18 @@
-"""ECG use cases: a sending site uploads the recording for its ECG order; the order's parties read
-it back (metadata, pre-read, the signal for the viewer).
+"""ECG use cases: a recording arrives for an ECG order (uploaded by the sending site, or sent as a
+DICOM waveform over the DICOM listener or STOW-RS); the order's parties read it back (metadata,
+pre-read, the signal for the viewer).
 
-Upload order: the file is read and pre-read first (in a worker thread: numpy and the parsers would
+Every way in reads and pre-reads the tracing first (in a worker thread: numpy and the parsers would
 otherwise hold the event loop), so a bad file is refused before anything is stored. Then the
 original and the normalised signal go to the blob store (blob before row: a rolled-back request
 leaves at most an unreferenced blob, never a row pointing at nothing), the study arrives through
-`studies.receive_item` as a single object (complete at once: the order moves to the worklist and
-its clock starts) and the recording row with its pre-read is written, all in the request's one
-transaction. The pre-read takes about 50-150 ms for 10 s of 12 leads at 1000 Hz
-(docs/benchmarks.md), so it runs inside the upload rather than as a later job: the reader never
-sees the order on the worklist without it."""
+`studies.receive_item` as a single object (complete at once: a matched order moves to the worklist
+and its clock starts) and `file_recording` writes the recording row with its pre-read, all in the
+caller's one transaction. `file_recording` is the one place that decides which order a recording
+belongs to; a DICOM ECG that matched no order waits in the hub's reconciliation queue with its
+pre-read, and `attach_recording` gives it its order when a technician links the study. The
+pre-read takes about 50-150 ms for 10 s of 12 leads at 1000 Hz (docs/benchmarks.md), so it runs
+on arrival rather than as a later job: the reader never sees the order on the worklist without it."""
 
 from __future__ import annotations
 
@@ -26,14 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.auth.principal import Principal
 from carebridge.diagnostics import service as orders
 from carebridge.diagnostics import studies
-from carebridge.diagnostics.ecg import ingest
+from carebridge.diagnostics.ecg import ingest, read_dicom
 from carebridge.diagnostics.ecg.hints import rank_of, summary_note
 from carebridge.diagnostics.ecg.models import EcgRecording
 from carebridge.diagnostics.ecg.preread import PREREAD_VERSION, preread
 from carebridge.diagnostics.ecg.read_wfdb import NamedFile
 from carebridge.diagnostics.ecg.tracing import Tracing, from_npz, to_npz
 from carebridge.diagnostics.lifecycle import Party, State
-from carebridge.diagnostics.models import DiagnosisOrder, Modality
+from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy, Modality
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
@@ -61,6 +64,22 @@ def _check_can_upload(order: DiagnosisOrder, parties: frozenset) -> None:
                        details={"state": order.state})
 
 
+@dataclass(frozen=True)
+class Analysed:
+    """A tracing read, checked and pre-read: nothing of it is stored yet."""
+
+    tracing: Tracing
+    preread: dict | None
+
+
+def analyse_dicom_waveform(data: bytes, *, max_seconds: float) -> Analysed:
+    """A DICOM waveform ECG that came as a DICOM object (C-STORE, STOW-RS, the imaging upload), held to
+    the limits of an upload. Blocking (numpy): run it in a thread. Raises `InvalidInput`."""
+    tracing = read_dicom.read(data)
+    ingest.check_duration(tracing, max_seconds)
+    return Analysed(tracing, _safe_preread(tracing))
+
+
 async def upload_ecg(session: AsyncSession, principal: Principal, order_id: int, request: UploadRequest, *,
                      blobs: BlobStore, max_bytes: int, max_seconds: float) -> EcgRecording:
     order, parties = await orders.load_order(session, principal, order_id)
@@ -70,9 +89,8 @@ async def upload_ecg(session: AsyncSession, principal: Principal, order_id: int,
     upload = await asyncio.to_thread(ingest.read_upload, request.files, declared_format=request.declared_format,
                                      sample_rate=request.sample_rate, max_bytes=max_bytes, max_seconds=max_seconds)
     tracing = upload.tracing
-    result = await asyncio.to_thread(_safe_preread, tracing)
+    analysed = Analysed(tracing, await asyncio.to_thread(_safe_preread, tracing))
     original_digest = await blobs.put(upload.original)
-    signal_digest = await blobs.put(await asyncio.to_thread(to_npz, tracing))
     study = await studies.receive_item(session, studies.Arrival(
         study_uid=f"2.25.{uuid.uuid4().int}", sending_facility_id=order.requesting_facility_id,
         hub_facility_id=order.hub_facility_id, modality=Modality.ECG.value, accession_number=order.accession_number,
@@ -81,21 +99,68 @@ async def upload_ecg(session: AsyncSession, principal: Principal, order_id: int,
         acquired_at=tracing.start, size_bytes=len(upload.original), single_object=True, order_id=order.id))
     if study.order_id != order.id:  # receive_item matches only an order still waiting; someone moved it first
         raise Conflict(N_("this order is not waiting for a study"), code="order_not_waiting")
-    recording = EcgRecording(
-        study_id=study.id, order_id=order.id, lead_names=list(tracing.leads), derived_leads=list(tracing.derived_leads),
-        sample_rate=tracing.sample_rate, sample_count=int(tracing.signal.shape[0]), duration_s=tracing.duration,
-        source_format=tracing.source_format, recorded_at=tracing.start, original_digest=original_digest,
-        original_name=upload.original_name, original_size=len(upload.original), signal_digest=signal_digest,
-        uploaded_by_id=principal.user_id, uploaded_at=utcnow(), preread=result, preread_at=utcnow() if result else None,
-        preread_version=PREREAD_VERSION if result else "", preread_rank=rank_of(result))
-    session.add(recording)
-    await session.flush()
-    if result:
-        await orders.record_event(session, None, order, Party.system, "ecg_preread", summary_note(result))
+    recording = await file_recording(session, blobs, study, analysed, original_digest=original_digest,
+                                     original_name=upload.original_name, original_size=len(upload.original),
+                                     uploaded_by_id=principal.user_id)
+    if recording.order_id != order.id:
+        raise Conflict(N_("this order already has its ECG"), code="ecg_exists")
     await orders.audit_order(session, principal.actor(order.requesting_facility_id), order, "ecg_upload",
                              detail={"recording": recording.id, "format": tracing.source_format,
                                      "leads": len(tracing.leads), "seconds": round(tracing.duration, 2)})
     return recording
+
+
+async def file_recording(session: AsyncSession, blobs: BlobStore, study: DiagnosticStudy, analysed: Analysed, *,
+                         original_digest: str, original_name: str, original_size: int,
+                         uploaded_by_id: int | None) -> EcgRecording:
+    """The recording of a single-object ECG study that has just arrived through `studies.receive_item`,
+    with its pre-read; it belongs to the study's order when that is an ECG order without a recording
+    yet, else it waits unattached (reconciliation). `uploaded_by_id` is None for a DICOM peer. A second
+    waveform of a study that has its recording is kept as a DICOM instance only: the first one stands."""
+    existing = await session.scalar(select(EcgRecording).where(EcgRecording.study_id == study.id))
+    if existing is not None:
+        return existing
+    tracing, result = analysed.tracing, analysed.preread
+    signal_digest = await blobs.put(await asyncio.to_thread(to_npz, tracing))
+    order = await _order_to_read(session, study.order_id)
+    now = utcnow()
+    recording = EcgRecording(
+        study_id=study.id, order_id=order.id if order else None, lead_names=list(tracing.leads),
+        derived_leads=list(tracing.derived_leads), sample_rate=tracing.sample_rate,
+        sample_count=int(tracing.signal.shape[0]), duration_s=tracing.duration, source_format=tracing.source_format,
+        recorded_at=tracing.start, original_digest=original_digest, original_name=original_name[:200],
+        original_size=original_size, signal_digest=signal_digest, uploaded_by_id=uploaded_by_id, uploaded_at=now,
+        preread=result, preread_at=now if result else None, preread_version=PREREAD_VERSION if result else "",
+        preread_rank=rank_of(result))
+    session.add(recording)
+    await session.flush()
+    if order is not None and result:
+        await orders.record_event(session, None, order, Party.system, "ecg_preread", summary_note(result))
+    return recording
+
+
+async def _order_to_read(session: AsyncSession, order_id: int | None) -> DiagnosisOrder | None:
+    """The order a recording belongs to: an ECG order (a study matched by accession number may name
+    another kind) that has no recording yet (one per order: a second tracing stays unattached)."""
+    if order_id is None:
+        return None
+    order = await session.get(DiagnosisOrder, order_id)
+    if order is None or order.modality != Modality.ECG or await recording_of(session, order.id) is not None:
+        return None
+    return order
+
+
+async def attach_recording(session: AsyncSession, study: DiagnosticStudy, order: DiagnosisOrder) -> None:
+    """A study that found its order after it arrived (linked from the reconciliation queue, or an
+    order placed after its ECG came): its waiting recording follows it, pre-read and all."""
+    recording = await session.scalar(select(EcgRecording).where(EcgRecording.study_id == study.id,
+                                                                EcgRecording.order_id.is_(None)))
+    if recording is None or await _order_to_read(session, order.id) is None:
+        return
+    recording.order_id = order.id
+    await session.flush()
+    if recording.preread:
+        await orders.record_event(session, None, order, Party.system, "ecg_preread", summary_note(recording.preread))
 
 
 def _safe_preread(tracing: Tracing) -> dict | None:

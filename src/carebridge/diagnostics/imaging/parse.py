@@ -28,6 +28,7 @@ from pydicom.uid import UID
 from pynetdicom.service_class import StorageServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 
+from carebridge.diagnostics.imaging import raw_values
 from carebridge.errors import InvalidInput
 from carebridge.kit.i18n import N_
 
@@ -79,6 +80,7 @@ class Reason(StrEnum):
     bad_pixel_data = "bad_pixel_data"
     study_mismatch = "study_mismatch"
     study_of_another_sender = "study_of_another_sender"
+    bad_waveform = "bad_waveform"
 
 
 # What a person reads for each reason (the upload page, the API's `message`); `detail` stays technical.
@@ -95,6 +97,7 @@ LABELS = {
     Reason.bad_pixel_data: N_("the image data does not match its description"),
     Reason.study_mismatch: N_("the image belongs to another study"),
     Reason.study_of_another_sender: N_("this study was sent by another facility"),
+    Reason.bad_waveform: N_("the ECG in this file cannot be read or is not accepted"),
 }
 
 # reason -> (DIMSE C-STORE status, STOW-RS Failure Reason)
@@ -111,6 +114,7 @@ STATUS = {
     Reason.bad_pixel_data: (0xA900, 0xA900),
     Reason.study_mismatch: (0xA900, 0xA900),
     Reason.study_of_another_sender: (0xC000, 0xC000),
+    Reason.bad_waveform: (0xA900, 0xA900),  # like pixel data that does not match its description
 }
 
 
@@ -188,10 +192,19 @@ def _short(exc: BaseException) -> str:
 
 
 def _value(dataset: Dataset, keyword: str):  # noqa: ANN202 - whatever pydicom makes of the element
+    found = raw_values.value(dataset, keyword)
+    if found is not raw_values.CONVERT:
+        return found
     try:
         return dataset.get(keyword)
     except Exception as exc:  # noqa: BLE001 - a value that does not decode is the sender's error
         raise InvalidDicom(Reason.malformed, f"{keyword} cannot be decoded: {_short(exc)}") from None
+
+
+def _get(dataset: Dataset, keyword: str):  # noqa: ANN202
+    """The element's value, raw where that is the same (raw_values.py); raises what pydicom raises."""
+    found = raw_values.value(dataset, keyword)
+    return dataset.get(keyword) if found is raw_values.CONVERT else found
 
 
 def _uid(dataset: Dataset, keyword: str) -> str:
@@ -240,8 +253,8 @@ def _count(dataset: Dataset, keyword: str, default: int | None = None) -> int | 
     if value is None or value == "":
         return default
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return _as_int(value)
+    except (TypeError, ValueError, OverflowError):
         raise InvalidDicom(Reason.malformed, f"{keyword} is not a number") from None
 
 
@@ -280,7 +293,7 @@ def _check_fragments(value: bytes, frames: int) -> None:
 def text_of(dataset: Dataset, keyword: str, limit: int) -> str:
     """A display string, never an exception: optional attributes never refuse an object."""
     try:
-        value = dataset.get(keyword)
+        value = _get(dataset, keyword)
     except Exception:  # noqa: BLE001
         return ""
     if value is None:
@@ -292,16 +305,32 @@ def text_of(dataset: Dataset, keyword: str, limit: int) -> str:
 
 def int_of(dataset: Dataset, keyword: str) -> int | None:
     try:
-        value = dataset.get(keyword)
-        return int(value) if value not in (None, "") else None
+        value = _get(dataset, keyword)
+        return _as_int(value) if value not in (None, "") and str(value).strip() else None
     except Exception:  # noqa: BLE001
         return None
 
 
+def _as_int(value: object) -> int:
+    """An integer element's value: IS text as sent ("12", " 12", and "12.0", which pydicom reads as 12
+    too), a binary integer, or pydicom's conversion."""
+    if not isinstance(value, str):
+        return int(value)
+    text = value.strip()
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError("not an integer")
+    return int(number)
+
+
 def float_of(dataset: Dataset, keyword: str) -> float | None:
     try:
-        value = dataset.get(keyword)
-        if isinstance(value, pydicom.multival.MultiValue):
+        value = _get(dataset, keyword)
+        if isinstance(value, str):  # DS as sent, maybe several values: the first
+            value = value.split("\\", 1)[0].strip()
+        elif isinstance(value, pydicom.multival.MultiValue):
             value = value[0] if len(value) else None
         return float(value) if value not in (None, "") else None
     except Exception:  # noqa: BLE001

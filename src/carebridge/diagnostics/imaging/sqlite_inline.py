@@ -10,11 +10,14 @@ listener's loop does nothing else meanwhile but wait for the same write lock.
 The cost: a call blocks the loop it runs on. So each association of the listener has a thread,
 a loop and a connection of its own (scp.py), and the process's transactions queue on one lock
 (`_WRITER`, taken at BEGIN, released after COMMIT or ROLLBACK): a waiting association wakes the
-moment the previous one commits. Another process holding SQLite's lock is waited for as usual
-(busy_timeout)."""
+moment the previous one commits. The listener's processes (listener_processes.py) queue the same
+way on an flock of `<database>-listener.lock`, taken while holding `_WRITER`. Any other process
+holding SQLite's lock (the web server) is waited for as usual (busy_timeout)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -100,24 +103,49 @@ class _RunNow:
             future.set_exception(exc)
 
 
+class _ProcessLock:
+    """An exclusive flock on one descriptor per database file and process: listener processes wait
+    for each other in the kernel's queue, woken the moment the holder lets go."""
+
+    _open: dict[str, int] = {}  # noqa: RUF012 - per process, written under _WRITER
+    _guard = threading.Lock()
+
+    @classmethod
+    def for_database(cls, path: str) -> int:
+        with cls._guard:
+            fd = cls._open.get(path)
+            if fd is None:
+                fd = cls._open[path] = os.open(f"{path}-listener.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            return fd
+
+
 class InlineConnection:
     """What SQLAlchemy's aiosqlite adapter calls on an aiosqlite.Connection, done at once."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, lock_fd: int) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _RunNow()
         self._writing = False
+        self._lock_fd = lock_fd
 
     def take_writer(self) -> None:
         if not self._writing:
             _WRITER.acquire()
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            except BaseException:
+                _WRITER.release()
+                raise
             self._writing = True
 
     def free_writer(self) -> None:
         if self._writing:
             self._writing = False
-            _WRITER.release()
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                _WRITER.release()
 
     def cursor(self) -> _Cursor:
         return _Cursor(self._conn.cursor(), self)
@@ -160,7 +188,9 @@ def inline_engine(url: str, timeout: float = 30.0) -> AsyncEngine:
     """An engine for `sqlite+aiosqlite:///path` whose connections run inline (see above)."""
     path = url.split(":///", 1)[1]
 
+    lock_fd = _ProcessLock.for_database(path)
+
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False))
+        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False), lock_fd)
 
     return make_engine(url, async_creator=connect)

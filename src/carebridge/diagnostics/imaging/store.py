@@ -7,18 +7,29 @@ the blob store fsyncs the file and its directory before `put` returns, and the c
 index row durable.
 
 A SOP Instance UID seen before is an idempotent success: nothing is written or counted again (the
-first copy is kept; a sender re-sending after a lost acknowledgement gets success)."""
+first copy is kept; a sender re-sending after a lost acknowledgement gets success).
+
+A DICOM waveform ECG (12-lead, general, ambulatory) is an ECG recording like an uploaded one: it is
+read and pre-read before anything is stored (refused with `Reason.bad_waveform` when it cannot be),
+indexed as an instance like any other object (so C-FIND, C-GET and WADO-RS still serve it), its
+study is complete on arrival, and `ecg.service.file_recording` writes the recording with its
+pre-read in the same transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.config import get_settings
+from carebridge.diagnostics.ecg import service as ecg
+from carebridge.diagnostics.ecg.read_dicom import is_ecg_class
+from carebridge.diagnostics.imaging.known import KnownRows, KnownSeries
 from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
 from carebridge.diagnostics.imaging.parse import (
     InvalidDicom,
@@ -32,7 +43,8 @@ from carebridge.diagnostics.imaging.parse import (
     with_preamble,
 )
 from carebridge.diagnostics.models import DiagnosticStudy
-from carebridge.diagnostics.studies import Arrival, receive_item
+from carebridge.diagnostics.studies import Arrival, count_item, receive_item
+from carebridge.errors import InvalidInput
 from carebridge.kit.blobs import BlobStore
 from carebridge.kit.clock import utcnow
 
@@ -60,18 +72,46 @@ class StoredInstance:
 
 async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *, sending_facility_id: int,
                          hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
-                         order_id: int | None = None, expected_study_uid: str | None = None) -> StoredInstance:
+                         order_id: int | None = None, expected_study_uid: str | None = None,
+                         known: KnownRows | None = None) -> StoredInstance:
     """Checks, stores and indexes one Part 10 file. Raises `InvalidDicom` (a 422 `InvalidInput`
     carrying its DIMSE status and STOW failure reason) and leaves nothing indexed when refused (a
     file that fails the checks is not written at all).
-    `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study."""
+    `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study;
+    `known` is the rows the caller's association has stored into (the listener's hot path)."""
     data = with_preamble(data)
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
-    # The blob first, outside any lock the transaction takes: its fsyncs overlap other objects'
-    # transactions. A refusal below leaves the bytes as an unreferenced blob; nothing names it.
+    # Before the blob and any database lock: the pre-read takes ~100 ms of CPU.
+    waveform = await _analyse_ecg(data) if is_ecg_class(parsed.sop_class_uid) else None
+    # The blob first, durable (fsynced with its directory) before any statement: no committed row
+    # ever names a blob that is not on disk, and the fsyncs happen outside the locks the transaction
+    # takes (SQLite's write lock, the study row on PostgreSQL), so parallel associations overlap them.
+    # A refusal below leaves the bytes as an unreferenced blob; nothing names it.
     digest = await blobs.put(data)
+    return await _index_any(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
+                            calling_ae, source, order_id, waveform, known)
+
+
+async def _index_any(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
+                     sending_facility_id: int, hub_facility_id: int | None, calling_ae: str, source: str,
+                     order_id: int | None, waveform: ecg.Analysed | None, known: KnownRows | None) -> StoredInstance:
+    row = known.lookup(parsed.study_uid, parsed.series_uid) if known is not None else None
+    if row is not None and order_id is None and waveform is None:
+        return await _index_known(session, parsed, data, digest, row, sending_facility_id, calling_ae, source)
+    stored = await _store_first(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
+                                calling_ae, source, order_id, waveform)
+    if known is not None and not stored.duplicate:
+        known.remember_after_commit(session, parsed.study_uid, parsed.series_uid,
+                                    KnownSeries(stored.study_id, sending_facility_id, stored.series_id))
+    return stored
+
+
+async def _store_first(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
+                       sending_facility_id: int, hub_facility_id: int | None, calling_ae: str, source: str,
+                       order_id: int | None, waveform: ecg.Analysed | None) -> StoredInstance:
+    """The general path: the study and series are looked up, created and matched to an order as needed."""
     seen = await _seen(session, parsed)
     # The sender check comes before the duplicate answer, which names the study's order.
     if seen.study_sender is not None and seen.study_sender != sending_facility_id:
@@ -84,14 +124,47 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
         if session.get_bind().dialect.name == "sqlite":
             # BEGIN IMMEDIATE (db.py) holds the database's write lock: no other writer can index this
             # SOP instance between the check above and the insert, so no savepoint is needed.
-            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
-                                hub_facility_id, calling_ae, source, order_id)
+            return await _index(session, blobs, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id, waveform)
         async with session.begin_nested():
-            return await _index(session, parsed, data, digest, seen.series_id, sending_facility_id,
-                                hub_facility_id, calling_ae, source, order_id)
+            return await _index(session, blobs, parsed, data, digest, seen.series_id, sending_facility_id,
+                                hub_facility_id, calling_ae, source, order_id, waveform)
     except IntegrityError:
         # The same SOP instance committed by another connection meanwhile (PostgreSQL): theirs stands.
         return await _duplicate(session, parsed)
+
+
+async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str, row: KnownSeries,
+                       sending_facility_id: int, calling_ae: str, source: str) -> StoredInstance:
+    """The next object of a study and series this association has stored into: no look-up, the
+    instance inserted unless it is there already (a resend), then counted."""
+    if row.sender_id != sending_facility_id:
+        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    values = _instance_values(parsed, data, digest, row.series_id, row.study_id, calling_ae, source)
+    # The study row first (count_item: the lock order of every writer), then the instance.
+    order_id = await count_item(session, row.study_id, len(data), values["received_at"])
+    connection = await session.connection()
+    instance_id = (await connection.execute(INSERT_NEW_INSTANCE[connection.dialect.name], values)).scalar()
+    if instance_id is None:  # a resend: take the count back (the row is ours until commit)
+        await count_item(session, row.study_id, -len(data), values["received_at"], items=-1)
+        return await _duplicate(session, parsed)
+    return _stored(parsed, instance_id, row.study_id, row.series_id, order_id, digest, len(data))
+
+
+def _stored(parsed: ParsedInstance, instance_id: int, study_id: int, series_id: int, order_id: int | None,
+            digest: str, size: int) -> StoredInstance:
+    return StoredInstance(instance_id=instance_id, study_id=study_id, series_id=series_id, order_id=order_id,
+                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
+                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
+                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=digest, size_bytes=size,
+                          duplicate=False)
+
+
+async def _analyse_ecg(data: bytes) -> ecg.Analysed:
+    try:
+        return await asyncio.to_thread(ecg.analyse_dicom_waveform, data, max_seconds=get_settings().ecg_max_seconds)
+    except InvalidInput as refused:
+        raise InvalidDicom(Reason.bad_waveform, f"ECG refused: {refused.message}") from None
 
 
 @dataclass(frozen=True)
@@ -104,7 +177,7 @@ class _Seen:
 
 
 # Built once: a statement built per object costs more CPU (construction, cache key) than running it.
-_I, _S, _R, _X = DicomInstance.__table__, DiagnosticStudy.__table__, DicomSeries.__table__, DicomStudy.__table__
+_I, _S, _R = DicomInstance.__table__, DiagnosticStudy.__table__, DicomSeries.__table__
 SEEN = select(
     select(_I.c.id).where(_I.c.sop_instance_uid == bindparam("sop")).scalar_subquery(),
     select(_S.c.id).where(_S.c.study_uid == bindparam("study")).scalar_subquery(),
@@ -112,9 +185,12 @@ SEEN = select(
     select(_R.c.id).where(_R.c.series_uid == bindparam("series")).scalar_subquery(),
     select(_R.c.study_id).where(_R.c.series_uid == bindparam("series")).scalar_subquery())
 INSERT_INSTANCE = insert(_I).returning(_I.c.id)
-COUNT_IN_SERIES = update(_R).where(_R.c.id == bindparam("series_row")).values(instance_count=_R.c.instance_count + 1)
-COUNT_IN_STUDY = update(_X).where(_X.c.study_id == bindparam("study_row")).values(
-    instance_count=_X.c.instance_count + 1)
+# A resend of an indexed instance inserts nothing and returns no row: no look-up first, no savepoint.
+# The database counts an inserted instance into dicom_series and dicom_studies (trigger, migration 0012).
+INSERT_NEW_INSTANCE = {
+    "sqlite": sqlite.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid]).returning(_I.c.id),
+    "postgresql": postgresql.insert(_I).on_conflict_do_nothing(index_elements=[_I.c.sop_instance_uid])
+    .returning(_I.c.id)}
 
 
 async def _seen(session: AsyncSession, parsed: ParsedInstance) -> _Seen:
@@ -137,38 +213,47 @@ async def _duplicate(session: AsyncSession, parsed: ParsedInstance) -> StoredIns
                           size_bytes=instance.size_bytes, duplicate=True)
 
 
-async def _index(session: AsyncSession, parsed: ParsedInstance, data: bytes, digest: str,
+async def _index(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,
                  series_id: int | None, sending_facility_id: int, hub_facility_id: int | None, calling_ae: str,
-                 source: str, order_id: int | None) -> StoredInstance:
+                 source: str, order_id: int | None, waveform: ecg.Analysed | None) -> StoredInstance:
     ds = parsed.dataset
+    description = text_of(ds, "StudyDescription", 200)
+    if waveform is not None and not description:
+        description = f"ECG {len(waveform.tracing.leads)} leads, {waveform.tracing.duration:.0f} s (dicom)"
     study = await receive_item(session, Arrival(
         study_uid=parsed.study_uid, sending_facility_id=sending_facility_id, hub_facility_id=hub_facility_id,
-        modality=text_of(ds, "Modality", 8), accession_number=text_of(ds, "AccessionNumber", 16),
+        # An ECG waveform is an ECG study whatever its Modality says (an ambulatory cart may write HD).
+        modality="ECG" if waveform is not None else text_of(ds, "Modality", 8),
+        accession_number=text_of(ds, "AccessionNumber", 16),
         sent_patient_key=text_of(ds, "PatientID", 64), sent_patient_name=text_of(ds, "PatientName", 200),
-        description=text_of(ds, "StudyDescription", 200),
-        acquired_at=acquired_at(ds, get_settings().display_timezone), size_bytes=len(data), order_id=order_id))
+        description=description, acquired_at=acquired_at(ds, get_settings().display_timezone),
+        size_bytes=len(data), single_object=waveform is not None, order_id=order_id))
     if series_id is None:
         series_id = await _series(session, parsed, study.id)
-    values = dict(
+    values = _instance_values(parsed, data, digest, series_id, study.id, calling_ae, source)
+    connection = await session.connection()
+    instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
+    if waveform is not None:
+        await ecg.file_recording(session, blobs, study, waveform, original_digest=digest,
+                                 original_name=f"{parsed.sop_instance_uid}.dcm", original_size=len(data),
+                                 uploaded_by_id=None)
+    return _stored(parsed, instance_id, study.id, series_id, study.order_id, digest, len(data))
+
+
+def _instance_values(parsed: ParsedInstance, data: bytes, digest: str, series_id: int, study_id: int,
+                     calling_ae: str, source: str) -> dict:
+    ds = parsed.dataset
+    return dict(
         sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid, series_id=series_id,
-        study_id=study.id, instance_number=int_of(ds, "InstanceNumber"),
+        study_id=study_id, instance_number=int_of(ds, "InstanceNumber"),
         transfer_syntax_uid=parsed.transfer_syntax_uid, rows=int_of(ds, "Rows"), columns=int_of(ds, "Columns"),
         number_of_frames=int_of(ds, "NumberOfFrames") or 1, bits_allocated=int_of(ds, "BitsAllocated"),
         photometric=text_of(ds, "PhotometricInterpretation", 16), pixel_spacing=text_of(ds, "PixelSpacing", 64),
         slice_location=float_of(ds, "SliceLocation"), window_center=float_of(ds, "WindowCenter"),
         window_width=float_of(ds, "WindowWidth"), rescale_slope=float_of(ds, "RescaleSlope"),
         rescale_intercept=float_of(ds, "RescaleIntercept"), size_bytes=len(data), received_at=utcnow(),
-        calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse")
-    values["blob_digest"] = digest  # durable: put() returned after the fsyncs
-    connection = await session.connection()
-    instance_id = (await connection.execute(INSERT_INSTANCE, values)).scalar_one()
-    await connection.execute(COUNT_IN_SERIES, {"series_row": series_id})
-    await connection.execute(COUNT_IN_STUDY, {"study_row": study.id})
-    return StoredInstance(instance_id=instance_id, study_id=study.id, series_id=series_id, order_id=study.order_id,
-                          study_uid=parsed.study_uid, series_uid=parsed.series_uid,
-                          sop_instance_uid=parsed.sop_instance_uid, sop_class_uid=parsed.sop_class_uid,
-                          transfer_syntax_uid=parsed.transfer_syntax_uid, blob_digest=values["blob_digest"],
-                          size_bytes=len(data), duplicate=False)
+        calling_ae=calling_ae[:16], source=source if source in SOURCES else "dimse",
+        blob_digest=digest)  # durable: put() returned after the fsyncs
 
 
 async def _series(session: AsyncSession, parsed: ParsedInstance, study_id: int) -> int:
