@@ -9,7 +9,6 @@ commit, so a rolled-back signature tells nobody."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -17,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.diagnostics.models import DiagnosisOrder
-from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
-from carebridge.notifications.service import notify
+from carebridge.notifications.service import notify_in_their_language
 
 KIND = "diagnosis_report"
 CRITICAL_KIND = "diagnosis_critical"
@@ -32,20 +30,7 @@ def order_link(order_id: int) -> str:
 async def tell(session: AsyncSession, user_ids: Iterable[int], *, kind: str, title: str, body: str,
                params: dict, link: str) -> None:
     """`title` and `body` are msgids with %(name)s placeholders, translated per recipient."""
-    wanted = sorted({u for u in user_ids if u})
-    if not wanted:
-        return
-    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted), User.is_active))).all()
-    by_locale: dict[str, list[int]] = defaultdict(list)
-    for user_id, locale in rows:
-        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
-    for locale, ids in sorted(by_locale.items()):
-        token = i18n.enter_locale(locale)
-        try:
-            text_title, text_body = i18n.gettext(title) % params, i18n.gettext(body) % params
-        finally:
-            i18n.exit_locale(token)
-        await notify(session, ids, kind=kind, title=text_title, body=text_body, link=link)
+    await notify_in_their_language(session, user_ids, kind=kind, title=title, body=body, params=params, link=link)
 
 
 def _params(order: DiagnosisOrder, signer: str = "") -> dict:

@@ -3,13 +3,15 @@ rolled-back action notifies nobody; the dispatcher (tasks.py) sends the outbox a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
+from carebridge.kit import i18n
 from carebridge.kit.clock import utcnow
 from carebridge.notifications import push
 from carebridge.notifications.models import Notification, NotificationDelivery
@@ -39,3 +41,28 @@ async def mark_all_read(session: AsyncSession, principal: Principal) -> None:
     await session.execute(update(Notification).where(
         Notification.user_id == principal.user_id, Notification.read_at.is_(None)).values(read_at=utcnow()))
     await push.announce_unread(session, principal.user_id)
+
+
+async def notify_in_their_language(session: AsyncSession, user_ids: Iterable[int | None], *, kind: str, title: str,
+                                   body: str = "", params: dict | Callable[[str], dict] | None = None,
+                                   link: str = "") -> None:
+    """`title` and `body` are msgids with %(name)s placeholders, written in each active recipient's own
+    language; `params` may depend on that language (a service name, a date format)."""
+    wanted = sorted({u for u in user_ids if u})
+    if not wanted:
+        return
+    from carebridge.auth.models import User  # auth imports notifications; import at use
+
+    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted), User.is_active))).all()
+    by_locale: dict[str, list[int]] = defaultdict(list)
+    for user_id, locale in rows:
+        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
+    for locale, ids in sorted(by_locale.items()):
+        token = i18n.enter_locale(locale)
+        try:
+            values = (params(locale) if callable(params) else params) or {}
+            text_title = i18n.gettext(title) % values
+            text_body = i18n.gettext(body) % values if body else ""
+        finally:
+            i18n.exit_locale(token)
+        await notify(session, ids, kind=kind, title=text_title, body=text_body, link=link)

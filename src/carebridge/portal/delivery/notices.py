@@ -11,17 +11,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import Role, RoleAssignment, User
-from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
 from carebridge.notifications.push import user_topic
-from carebridge.notifications.service import notify
+from carebridge.notifications.service import notify_in_their_language
 from carebridge.portal.delivery.models import DeliveryEvent, DeliveryOrder
 from carebridge.realtime.publish import publish_after_commit
 
@@ -58,20 +56,7 @@ async def pharmacists(session: AsyncSession, facility_id: int) -> list[int]:
 async def tell(session: AsyncSession, user_ids: Iterable[int], *, title: str, body: str, params: dict,
                link: str) -> None:
     """`title` and `body` are msgids with %(name)s placeholders, written in each recipient's language."""
-    wanted = sorted(set(user_ids))
-    if not wanted:
-        return
-    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted)))).all()
-    by_locale: dict[str, list[int]] = defaultdict(list)
-    for user_id, locale in rows:
-        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
-    for locale, ids in sorted(by_locale.items()):
-        token = i18n.enter_locale(locale)
-        try:
-            text_title, text_body = i18n.gettext(title) % params, i18n.gettext(body) % params
-        finally:
-            i18n.exit_locale(token)
-        await notify(session, ids, kind=KIND, title=text_title, body=text_body, link=link)
+    await notify_in_their_language(session, user_ids, kind=KIND, title=title, body=body, params=params, link=link)
 
 
 def order_number(order: DeliveryOrder) -> str:

@@ -5,15 +5,13 @@ by SMS and email, so they name the service and link to the order, never the addr
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import Role, RoleAssignment, User
-from carebridge.kit import i18n
-from carebridge.notifications.service import notify
+from carebridge.notifications.service import notify_in_their_language
 from carebridge.portal.home_nursing.models import NursingOrder
 
 KIND = "home_nursing"
@@ -32,22 +30,10 @@ async def tell(session: AsyncSession, user_ids: Iterable[int | None], *, title: 
                params: dict | None = None, link: str, kind: str = KIND, order: NursingOrder | None = None) -> None:
     """`title`/`body` are msgids with %(name)s placeholders, translated per recipient; with `order`,
     %(order)s and %(service)s (in the recipient's language) are filled in too."""
-    wanted = sorted({u for u in user_ids if u})
-    if not wanted:
-        return
-    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted), User.is_active))).all()
-    by_locale: dict[str, list[int]] = defaultdict(list)
-    for user_id, locale in rows:
-        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
-    for locale, ids in sorted(by_locale.items()):
-        token = i18n.enter_locale(locale)
-        try:
-            values = {**(params_of(order, locale) if order is not None else {}), **(params or {})}
-            text_title = i18n.gettext(title) % values
-            text_body = i18n.gettext(body) % values if body else ""
-        finally:
-            i18n.exit_locale(token)
-        await notify(session, ids, kind=kind, title=text_title, body=text_body, link=link)
+    def values(locale: str) -> dict:
+        return {**(params_of(order, locale) if order is not None else {}), **(params or {})}
+
+    await notify_in_their_language(session, user_ids, kind=kind, title=title, body=body, params=values, link=link)
 
 
 async def coordinators(session: AsyncSession, facility_id: int) -> list[int]:

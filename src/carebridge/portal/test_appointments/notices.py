@@ -7,16 +7,14 @@ test (fasting, what to wear), which the patient needs away from the app."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import User
-from carebridge.kit import i18n
 from carebridge.network.models import Facility
-from carebridge.notifications.service import notify
+from carebridge.notifications.service import notify_in_their_language
 from carebridge.portal.test_appointments.models import Booking
 
 KIND = "test_appointment"
@@ -34,21 +32,7 @@ async def tell_users(session: AsyncSession, user_ids: Iterable[int], *, title: s
                      params: dict | Callable[[str], dict], link: str) -> None:
     """`title` and `body` are msgids with %(name)s placeholders, translated per recipient; `params`
     may depend on the recipient's locale."""
-    wanted = sorted({u for u in user_ids if u})
-    if not wanted:
-        return
-    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted), User.is_active))).all()
-    by_locale: dict[str, list[int]] = defaultdict(list)
-    for user_id, locale in rows:
-        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
-    for locale, ids in sorted(by_locale.items()):
-        token = i18n.enter_locale(locale)
-        try:
-            values = params(locale) if callable(params) else params
-            text_title, text_body = i18n.gettext(title) % values, i18n.gettext(body) % values
-        finally:
-            i18n.exit_locale(token)
-        await notify(session, ids, kind=KIND, title=text_title, body=text_body, link=link)
+    await notify_in_their_language(session, user_ids, kind=KIND, title=title, body=body, params=params, link=link)
 
 
 async def tell(session: AsyncSession, user_ids: Iterable[int], booking: Booking, *, title: str, body: str,

@@ -5,16 +5,14 @@ and email, so they carry the time and a link, never the condition or the doctor'
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import User
-from carebridge.kit import i18n
 from carebridge.kit.i18n import N_
-from carebridge.notifications.service import notify
+from carebridge.notifications.service import notify_in_their_language
 from carebridge.portal.visits.models import Visit
 from carebridge.portal.visits.slots import zone
 
@@ -39,21 +37,8 @@ async def patient_users(session: AsyncSession, visit: Visit) -> set[int]:
 async def tell(session: AsyncSession, user_ids: Iterable[int], visit: Visit, *, title: str, body: str,
                link: str) -> None:
     """`title` and `body` are msgids with %(time)s, translated per recipient."""
-    wanted = sorted({u for u in user_ids if u})
-    if not wanted:
-        return
-    rows = (await session.execute(select(User.id, User.locale).where(User.id.in_(wanted), User.is_active))).all()
-    by_locale: dict[str, list[int]] = defaultdict(list)
-    for user_id, locale in rows:
-        by_locale[i18n.negotiate(None, locale, None)].append(user_id)
     params = {"time": visit.starts_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M"), "visit": visit.id}
-    for locale, ids in sorted(by_locale.items()):
-        token = i18n.enter_locale(locale)
-        try:
-            text_title, text_body = i18n.gettext(title) % params, i18n.gettext(body) % params
-        finally:
-            i18n.exit_locale(token)
-        await notify(session, ids, kind=KIND, title=text_title, body=text_body, link=link)
+    await notify_in_their_language(session, user_ids, kind=KIND, title=title, body=body, params=params, link=link)
 
 
 async def booked(session: AsyncSession, visit: Visit) -> None:
