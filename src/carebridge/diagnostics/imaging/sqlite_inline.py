@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +30,7 @@ from carebridge.db import make_engine
 # One writer at a time in this process, queued here: SQLite's own busy handler sleeps in steps of up
 # to 100 ms, so threads contending through it would mostly sleep while the lock is free.
 _WRITER = threading.Lock()
+T = TypeVar("T")
 
 
 class _Cursor:
@@ -149,6 +150,24 @@ class InlineConnection:
 
     def cursor(self) -> _Cursor:
         return _Cursor(self._conn.cursor(), self)
+
+    def write_transaction(self, work: Callable[[sqlite3.Cursor], T]) -> T:
+        """`work` in a write transaction of its own (known_writer.py), committed when it returns,
+        rolled back when it raises; queued on the same locks as every other writer's."""
+        self.take_writer()
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            result = work(cursor)
+            self._conn.commit()
+            return result
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            raise
+        finally:
+            cursor.close()
+            self.free_writer()
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
         return await self.cursor().execute(sql, parameters)

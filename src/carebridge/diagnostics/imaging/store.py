@@ -30,6 +30,7 @@ from carebridge.config import get_settings
 from carebridge.diagnostics.ecg import service as ecg
 from carebridge.diagnostics.ecg.read_dicom import is_ecg_class
 from carebridge.diagnostics.imaging.known import KnownRows, KnownSeries
+from carebridge.diagnostics.imaging.known_writer import KnownSeriesWriter
 from carebridge.diagnostics.imaging.models import DicomInstance, DicomSeries, DicomStudy
 from carebridge.diagnostics.imaging.parse import (
     InvalidDicom,
@@ -70,6 +71,16 @@ class StoredInstance:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Received:
+    """An object that passed the checks, with its bytes durable in the blob store (not yet indexed)."""
+
+    data: bytes
+    parsed: ParsedInstance
+    digest: str
+    waveform: ecg.Analysed | None  # a DICOM waveform ECG, read and pre-read
+
+
 async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *, sending_facility_id: int,
                          hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
                          order_id: int | None = None, expected_study_uid: str | None = None,
@@ -79,6 +90,14 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     file that fails the checks is not written at all).
     `order_id` names the order an upload was made from; `expected_study_uid` is STOW's target study;
     `known` is the rows the caller's association has stored into (the listener's hot path)."""
+    received = await receive(blobs, data, expected_study_uid=expected_study_uid)
+    return await index_received(session, blobs, received, sending_facility_id=sending_facility_id,
+                                hub_facility_id=hub_facility_id, calling_ae=calling_ae, source=source,
+                                order_id=order_id, known=known)
+
+
+async def receive(blobs: BlobStore, data: bytes, *, expected_study_uid: str | None = None) -> Received:
+    """The checks, then the blob. Raises `InvalidDicom`; a refused file is not written."""
     data = with_preamble(data)
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
@@ -90,8 +109,34 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
     # takes (SQLite's write lock, the study row on PostgreSQL), so parallel associations overlap them.
     # A refusal below leaves the bytes as an unreferenced blob; nothing names it.
     digest = await blobs.put(data)
-    return await _index_any(session, blobs, parsed, data, digest, sending_facility_id, hub_facility_id,
-                            calling_ae, source, order_id, waveform, known)
+    return Received(data, parsed, digest, waveform)
+
+
+async def index_received(session: AsyncSession, blobs: BlobStore, received: Received, *, sending_facility_id: int,
+                         hub_facility_id: int | None, calling_ae: str = "", source: str = "dimse",
+                         order_id: int | None = None, known: KnownRows | None = None) -> StoredInstance:
+    """Indexes a received object in the caller's transaction (see `store_instance`)."""
+    return await _index_any(session, blobs, received.parsed, received.data, received.digest, sending_facility_id,
+                            hub_facility_id, calling_ae, source, order_id, received.waveform, known)
+
+
+async def index_known(writer: KnownSeriesWriter, received: Received, known: KnownRows, *, sending_facility_id: int,
+                      calling_ae: str) -> StoredInstance | None:
+    """The listener's hot path (known_writer.py): the next object of a series this association has
+    stored into, indexed and committed by the driver itself. None when it is not such an object or
+    was indexed before (a resend): nothing was written, `index_received` answers it."""
+    parsed = received.parsed
+    row = known.lookup(parsed.study_uid, parsed.series_uid)
+    if row is None or received.waveform is not None:
+        return None
+    if row.sender_id != sending_facility_id:
+        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    values = _instance_values(parsed, received.data, received.digest, row.series_id, row.study_id, calling_ae, "dimse")
+    indexed = await writer.index(row.study_id, values)
+    if indexed is None:
+        return None
+    return _stored(parsed, indexed.instance_id, row.study_id, row.series_id, indexed.order_id, received.digest,
+                   len(received.data))
 
 
 async def _index_any(session: AsyncSession, blobs: BlobStore, parsed: ParsedInstance, data: bytes, digest: str,

@@ -1,0 +1,133 @@
+"""The listener's hot path (known_writer.py) on a real committed database, each engine: the rest of
+a series indexed by the driver itself counts exactly what is indexed, a resend changes nothing, a
+study of another sender is refused, and an order linked meanwhile is reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from carebridge.access.models import Consent
+from carebridge.auth import service as auth
+from carebridge.auth.models import Role
+from carebridge.db import make_sessionmaker, unit_of_work
+from carebridge.diagnostics import service as diagnosis
+from carebridge.diagnostics.imaging.known import KnownRows
+from carebridge.diagnostics.imaging.known_writer import HeldWriter
+from carebridge.diagnostics.imaging.parse import InvalidDicom, Reason
+from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
+from carebridge.diagnostics.imaging.scp import listener_engine
+from carebridge.diagnostics.imaging.store import index_known, index_received, receive
+from carebridge.kit.blobs import LocalBlobStore
+from carebridge.records.models import Patient, PatientRegistration
+from tests.conftest import ENGINES
+from tests.diagnostics.imaging import live
+
+
+@pytest.fixture(params=ENGINES)
+async def listener_db(request, tmp_path):  # noqa: ANN001, ANN201
+    url = await live.database_url(request.param, tmp_path, "_hotpath")
+    await live.arrange(url)
+    engine = listener_engine(url)
+    held = await HeldWriter.open(engine)
+    try:
+        async with engine.connect() as conn:
+            community = await conn.scalar(text("SELECT id FROM facilities WHERE code = 'LIVE-CC'"))
+            hub = await conn.scalar(text("SELECT id FROM facilities WHERE code = 'LIVE-HUB'"))
+        yield engine, held.writer, community, hub, LocalBlobStore(tmp_path / "blobs")
+    finally:
+        await held.close()
+        await engine.dispose()
+
+
+async def _first(engine, blobs, data: bytes, community: int, hub: int, known: KnownRows):  # noqa: ANN001, ANN202
+    """The first object of a series takes the session path, after whose commit the rows are known."""
+    async with unit_of_work(make_sessionmaker(engine)) as session:
+        return await index_received(session, blobs, await receive(blobs, data), sending_facility_id=community,
+                                    hub_facility_id=hub, calling_ae=live.PEER_AE, known=known)
+
+
+async def _counts(engine) -> tuple:  # noqa: ANN001
+    async with engine.connect() as conn:
+        return tuple((await conn.execute(text(
+            "SELECT (SELECT count(*) FROM dicom_instances), (SELECT sum(size_bytes) FROM dicom_instances), "
+            "(SELECT sum(item_count) FROM diagnostic_studies), (SELECT sum(byte_count) FROM diagnostic_studies), "
+            "(SELECT sum(instance_count) FROM dicom_series), (SELECT sum(instance_count) FROM dicom_studies)"))).one())
+
+
+async def test_the_rest_of_a_series_is_indexed_and_counted_exactly_once(listener_db) -> None:  # noqa: ANN001
+    engine, writer, community, hub, blobs = listener_db
+    files = list(ct_series(SeriesSpec(count=6, size=32)))
+    known = KnownRows()
+    first = await _first(engine, blobs, files[0], community, hub, known)
+    rest = [await index_known(writer, await receive(blobs, data), known, sending_facility_id=community,
+                              calling_ae=live.PEER_AE) for data in files[1:]]
+    assert all(stored is not None and stored.study_id == first.study_id and stored.series_id == first.series_id
+               for stored in rest)
+    total = sum(len(data) for data in files)
+    assert await _counts(engine) == (6, total, 6, total, 6, 6)
+    async with engine.connect() as conn:
+        kept = (await conn.execute(text(
+            "SELECT blob_digest, calling_ae, source, rows, received_at FROM dicom_instances "
+            "WHERE sop_instance_uid = :sop"), {"sop": rest[-1].sop_instance_uid})).one()
+        last_received = await conn.scalar(text("SELECT last_received_at FROM diagnostic_studies"))
+    assert (kept.blob_digest, kept.calling_ae, kept.source, kept.rows) == (rest[-1].blob_digest, live.PEER_AE,
+                                                                          "dimse", 32)
+    assert await blobs.get(kept.blob_digest) == files[-1]
+    assert str(last_received)[:19] == str(kept.received_at)[:19]  # the quiet period restarted by the last
+
+    # A sender resending what was acknowledged: nothing written, nothing counted (the session path answers it).
+    again = await index_known(writer, await receive(blobs, files[3]), known, sending_facility_id=community,
+                              calling_ae=live.PEER_AE)
+    assert again is None
+    assert await _counts(engine) == (6, total, 6, total, 6, 6)
+
+
+async def test_a_known_study_of_another_sender_is_refused(listener_db) -> None:  # noqa: ANN001
+    engine, writer, community, hub, blobs = listener_db
+    files = list(ct_series(SeriesSpec(count=2, size=32)))
+    known = KnownRows()
+    await _first(engine, blobs, files[0], community, hub, known)
+    with pytest.raises(InvalidDicom) as refused:
+        await index_known(writer, await receive(blobs, files[1]), known, sending_facility_id=hub,
+                          calling_ae="OTHER")
+    assert refused.value.reason == Reason.study_of_another_sender
+    assert (await _counts(engine))[0] == 1
+
+
+async def test_an_order_linked_while_the_series_arrives_is_reported(listener_db) -> None:  # noqa: ANN001
+    engine, writer, community, hub, blobs = listener_db
+    files = list(ct_series(SeriesSpec(count=3, size=32)))
+    known = KnownRows()
+    first = await _first(engine, blobs, files[0], community, hub, known)
+    assert first.order_id is None  # no order: the study waits in the reconciliation queue
+    before = await index_known(writer, await receive(blobs, files[1]), known, sending_facility_id=community,
+                               calling_ae=live.PEER_AE)
+    assert before is not None and before.order_id is None
+    order_id = await _any_order(engine, community, hub)
+    async with engine.begin() as conn:  # a technician links the study meanwhile
+        await conn.execute(text("UPDATE diagnostic_studies SET order_id = :order"), {"order": order_id})
+    after = await index_known(writer, await receive(blobs, files[2]), known, sending_facility_id=community,
+                              calling_ae=live.PEER_AE)
+    assert after is not None and after.order_id == order_id
+
+
+async def _any_order(engine, community: int, hub: int) -> int:  # noqa: ANN001
+    """An order to link the study to, made through the services (its contents do not matter here)."""
+    async with unit_of_work(make_sessionmaker(engine)) as session:
+        doctor = await auth.create_user(session, username="hot-doctor", display_name="Doctor",
+                                        password="hot-password-123", roles=[(Role.doctor, community)])
+        patient = Patient(name="患者", sex="female", birth_date=dt.date(1960, 1, 1), national_id="110105196001011234")
+        session.add(patient)
+        await session.flush()
+        session.add_all([PatientRegistration(patient_id=patient.id, facility_id=community, mrn="HOT-1"),
+                         Consent(patient_id=patient.id, status="granted", scope_all=True, recorded_by_id=doctor.id,
+                                 facility_id=community)])
+        await session.flush()
+        order = await diagnosis.order_diagnosis(session, await auth.load_principal(session, doctor, via="token"),
+                                                diagnosis.OrderRequest(patient_id=patient.id, modality="CT",
+                                                                       clinical_question="head CT after a fall",
+                                                                       hub_facility_id=hub))
+        return order.id
