@@ -18,7 +18,12 @@ from carebridge.kit import i18n
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.notifications.channels import build_channels
 from carebridge.web import errors
-from carebridge.web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
+from carebridge.web.middleware import (
+    BodySizeLimitMiddleware,
+    LocaleMiddleware,
+    PrefixCORSMiddleware,
+    SecurityHeadersMiddleware,
+)
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 MULTIPART_OVERHEAD = 1024 * 1024
@@ -189,5 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        larger=[(SLIDE_UPLOAD, settings.pathology_upload_max_bytes + MULTIPART_OVERHEAD),
                                *((path, settings.dicom_max_request_bytes) for path in DICOM_UPLOADS)])
     app.add_middleware(LocaleMiddleware)
+    if settings.dicomweb_origins:
+        app.add_middleware(PrefixCORSMiddleware, prefix="/dicomweb", origins=settings.dicomweb_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     dicom_max_associations: int = Field(16, ge=1, le=256)
     # Listener processes accepting on the one port (0: one per CPU core); each serves whole associations.
     dicom_listener_processes: int = Field(0, ge=0, le=64)
+    # Web origins (scheme://host[:port], comma-separated) whose pages may call /dicomweb from the
+    # browser: a viewer such as OHIF served from another address, sending an API token as a Bearer
+    # header. Never with cookies. Empty: no cross-origin access.
+    dicomweb_allowed_origins: str = ""
 
     # Online follow-up visits (portal/visits). The patient may enter the waiting room this many minutes
     # before the start; the reminder goes this long before; an unpaid booking holds its slot this long; a
@@ -287,6 +291,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def dicomweb_origins(self) -> list[str]:
+        origins = [origin.strip().rstrip("/") for origin in self.dicomweb_allowed_origins.split(",") if origin.strip()]
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin) or origin.count("/") != 2:
+                raise ConfigurationError(f"CAREBRIDGE_DICOMWEB_ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+        return origins
 
     @property
     def notify_channel_names(self) -> list[str]:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from http.cookies import SimpleCookie
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carebridge.errors import PayloadTooLarge
@@ -105,3 +106,25 @@ class BodySizeLimitMiddleware:
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
+
+
+class PrefixCORSMiddleware:
+    """Cross-origin access to one path prefix only (/dicomweb), for the listed origins: a viewer
+    served from another address (OHIF) reads studies with an API token in its Authorization header.
+    No credentials mode: a browser never sends the session cookie cross-origin here, so these routes
+    stay as safe from other sites as the rest, and every other path answers no cross-origin request."""
+
+    def __init__(self, app: ASGIApp, prefix: str, origins: Sequence[str]) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.cors = CORSMiddleware(app, allow_origins=list(origins), allow_methods=["GET", "POST", "OPTIONS"],
+                                   allow_headers=["Authorization", "Accept", "Content-Type"],
+                                   expose_headers=["Content-Type", "Content-Length", "ETag", "Warning"],
+                                   allow_credentials=False, max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            await self.cors(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
