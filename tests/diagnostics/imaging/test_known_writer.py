@@ -4,26 +4,30 @@ study of another sender is refused, and an order linked meanwhile is reported.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
+from pynetdicom import AE
+from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import text
 
 from carebridge.access.models import Consent
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role
-from carebridge.db import make_sessionmaker, unit_of_work
+from carebridge.db import make_engine, make_sessionmaker, unit_of_work
 from carebridge.diagnostics import service as diagnosis
 from carebridge.diagnostics.imaging.known import KnownRows
 from carebridge.diagnostics.imaging.known_writer import HeldWriter
 from carebridge.diagnostics.imaging.parse import InvalidDicom, Reason
-from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_series
+from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset, ct_series
 from carebridge.diagnostics.imaging.scp import listener_engine
 from carebridge.diagnostics.imaging.store import index_known, index_received, receive
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.records.models import Patient, PatientRegistration
 from tests.conftest import ENGINES
 from tests.diagnostics.imaging import live
+from tests.diagnostics.imaging.dimse import free_port
 
 
 @pytest.fixture(params=ENGINES)
@@ -131,3 +135,51 @@ async def _any_order(engine, community: int, hub: int) -> int:  # noqa: ANN001
                                                                        clinical_question="head CT after a fall",
                                                                        hub_facility_id=hub))
         return order.id
+
+
+async def test_a_lost_database_connection_fails_one_object_and_the_next_is_stored(tmp_path) -> None:  # noqa: ANN001
+    """PostgreSQL restarted under a running listener (its connections terminated): the object in
+    flight is refused with 0xA700 for the sender to retry, and the association goes on storing."""
+    if "postgresql" not in ENGINES:
+        pytest.skip("needs PostgreSQL (CAREBRIDGE_TEST_DATABASE_URL)")
+    url = await live.database_url("postgresql", tmp_path, "_hotpath_lost")
+    await live.arrange(url)
+    listener = await asyncio.to_thread(live.start, url, tmp_path / "blobs", free_port(), tmp_path / "l.log")
+    try:
+        statuses = await asyncio.to_thread(_send_with_a_restart_between, listener.port, url)
+    finally:
+        listener.process.terminate()
+        listener.process.wait(timeout=15)
+    assert statuses[:3] == [0, 0, 0] and statuses[3] == 0xA700 and statuses[4:] == [0, 0]
+    assert await live.instance_count(url) == 5
+
+
+def _send_with_a_restart_between(port: int, url: str) -> list[int]:
+    datasets = [ct_dataset(SeriesSpec(count=6, size=32, study_uid="1.2.826.0.1.3680043.8.498.77",
+                                      series_uid="1.2.826.0.1.3680043.8.498.78"), i) for i in range(6)]
+    ae = AE(ae_title=live.PEER_AE)
+    ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.1")
+    assoc = ae.associate("127.0.0.1", port, ae_title="CAREBRIDGE")
+    assert assoc.is_established
+    statuses = []
+    try:
+        for i, ds in enumerate(datasets):
+            if i == 3:
+                asyncio.run(_terminate_connections(url))
+            statuses.append(assoc.send_c_store(ds).Status)
+    finally:
+        assoc.release()
+    return statuses
+
+
+async def _terminate_connections(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = make_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            ended = await conn.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": name})
+    finally:
+        await engine.dispose()
+    assert ended >= 1

@@ -130,6 +130,14 @@ class HeldWriter:
     async def close(self) -> None:
         await self._connection.close()
 
+    async def discard(self) -> None:
+        """After a failure: SQLAlchemy never saw this connection's error, so it would hand the
+        dead connection out again; it is closed for good instead."""
+        try:
+            await self._connection.invalidate()
+        finally:
+            await self._connection.close()
+
 
 def _sqlite_time(value: dt.datetime) -> str:
     """As SQLAlchemy stores `UTCDateTime` on SQLite: naive UTC with microseconds."""

@@ -252,9 +252,18 @@ class DicomListener:
     async def _store(self, peer: PeerRef, data: bytes, known: KnownRows) -> None:
         received = await receive(self.blobs, data)
         writer = await self._known_writer()
-        if writer is not None and await index_known(writer, received, known, sending_facility_id=peer.facility_id,
-                                                    calling_ae=peer.ae_title) is not None:
-            return
+        if writer is not None:
+            try:
+                if await index_known(writer, received, known, sending_facility_id=peer.facility_id,
+                                     calling_ae=peer.ae_title) is not None:
+                    return
+            except InvalidDicom:
+                raise
+            except Exception:
+                # A connection lost mid-statement fails this C-STORE (the sender retries); the next
+                # object gets a fresh connection instead of the dead one.
+                await self._database().drop_known_writer()
+                raise
         async with unit_of_work(self.sessionmaker) as session:
             await index_received(session, self.blobs, received, sending_facility_id=peer.facility_id,
                                  hub_facility_id=peer.hub_facility_id, calling_ae=peer.ae_title, source="dimse",
@@ -350,6 +359,18 @@ class _ThreadDatabase:
         if self._held is None:
             self._held = await HeldWriter.open(self.engine)
         return self._held.writer
+
+    async def drop_known_writer(self) -> None:
+        """After the hot path failed: its connection and the pool's idle ones (dead too when the
+        database restarted) are closed, so the next object starts on fresh connections."""
+        held, self._held = self._held, None
+        try:
+            if held is not None:
+                await held.discard()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail too
+            log.debug("DICOM hot-path connection closed with an error", exc_info=True)
+        finally:
+            await self.engine.dispose()
 
     async def _dispose(self) -> None:
         held, self._held = self._held, None
