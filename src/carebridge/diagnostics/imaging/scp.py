@@ -62,7 +62,7 @@ from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTA
 from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
 from carebridge.diagnostics.imaging.reactors import make_event_driven
 from carebridge.diagnostics.imaging.sqlite_inline import inline_engine
-from carebridge.diagnostics.imaging.store import index_known, index_received, receive
+from carebridge.diagnostics.imaging.store import Received, index_known, index_received, receive
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
 
 log = logging.getLogger(__name__)
@@ -251,29 +251,30 @@ class DicomListener:
 
     async def _store(self, peer: PeerRef, data: bytes, known: KnownRows) -> None:
         received = await receive(self.blobs, data)
-        writer = await self._known_writer()
-        if writer is not None:
-            try:
-                if await index_known(writer, received, known, sending_facility_id=peer.facility_id,
-                                     calling_ae=peer.ae_title) is not None:
-                    return
-            except InvalidDicom:
-                raise
-            except Exception:
-                # A connection lost mid-statement fails this C-STORE (the sender retries); the next
-                # object gets a fresh connection instead of the dead one.
-                await self._database().drop_known_writer()
-                raise
+        if await self._index_known(peer, received, known):
+            return
         async with unit_of_work(self.sessionmaker) as session:
             await index_received(session, self.blobs, received, sending_facility_id=peer.facility_id,
                                  hub_facility_id=peer.hub_facility_id, calling_ae=peer.ae_title, source="dimse",
                                  known=known)
 
-    async def _known_writer(self) -> KnownSeriesWriter | None:
-        """The association's hot path (known_writer.py); none when tests share their transaction."""
-        if self._shared_sessionmaker is not None:
-            return None
-        return await self._database().known_writer()
+    async def _index_known(self, peer: PeerRef, received: Received, known: KnownRows) -> bool:
+        """The hot path (known_writer.py) for the next object of a series this association stored
+        into; not when tests share their transaction with the listener."""
+        parsed = received.parsed
+        if self._shared_sessionmaker is not None or known.lookup(parsed.study_uid, parsed.series_uid) is None:
+            return False
+        database = self._database()
+        try:
+            return await index_known(await database.known_writer(), received, known,
+                                     sending_facility_id=peer.facility_id, calling_ae=peer.ae_title) is not None
+        except InvalidDicom:
+            raise
+        except Exception:
+            # A connection lost mid-statement fails this C-STORE (the sender retries); the next
+            # object gets a fresh connection instead of the dead one.
+            await database.drop_known_writer()
+            raise
 
     # --- C-FIND -------------------------------------------------------------------------------
 

@@ -129,8 +129,7 @@ async def index_known(writer: KnownSeriesWriter, received: Received, known: Know
     row = known.lookup(parsed.study_uid, parsed.series_uid)
     if row is None or received.waveform is not None:
         return None
-    if row.sender_id != sending_facility_id:
-        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    _check_sender(row, sending_facility_id)
     values = _instance_values(parsed, received.data, received.digest, row.series_id, row.study_id, calling_ae, "dimse")
     indexed = await writer.index(row.study_id, values)
     if indexed is None:
@@ -183,8 +182,7 @@ async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: byte
                        sending_facility_id: int, calling_ae: str, source: str) -> StoredInstance:
     """The next object of a study and series this association has stored into: no look-up, the
     instance inserted unless it is there already (a resend), then counted."""
-    if row.sender_id != sending_facility_id:
-        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
+    _check_sender(row, sending_facility_id)
     values = _instance_values(parsed, data, digest, row.series_id, row.study_id, calling_ae, source)
     # The study row first (count_item: the lock order of every writer), then the instance.
     order_id = await count_item(session, row.study_id, len(data), values["received_at"])
@@ -194,6 +192,11 @@ async def _index_known(session: AsyncSession, parsed: ParsedInstance, data: byte
         await count_item(session, row.study_id, -len(data), values["received_at"], items=-1)
         return await _duplicate(session, parsed)
     return _stored(parsed, instance_id, row.study_id, row.series_id, order_id, digest, len(data))
+
+
+def _check_sender(row: KnownSeries, sending_facility_id: int) -> None:
+    if row.sender_id != sending_facility_id:
+        raise InvalidDicom(Reason.study_of_another_sender, "this Study Instance UID was sent by another facility")
 
 
 def _stored(parsed: ParsedInstance, instance_id: int, study_id: int, series_id: int, order_id: int | None,
