@@ -183,3 +183,14 @@ async def _terminate_connections(url: str) -> None:
     finally:
         await engine.dispose()
     assert ended >= 1
+
+
+def test_the_hot_path_writes_every_column_the_session_path_writes() -> None:
+    """A column added to store._instance_values must reach the driver's statements too."""
+    from carebridge.diagnostics.imaging.known_writer import COLUMNS
+    from carebridge.diagnostics.imaging.parse import read_part10
+    from carebridge.diagnostics.imaging.store import _instance_values
+
+    data = next(iter(ct_series(SeriesSpec(count=1, size=32))))
+    values = _instance_values(read_part10(data, len(data)), data, "0" * 64, 1, 1, "AE", "dimse")
+    assert sorted(values) == sorted(COLUMNS)
