@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -294,11 +295,7 @@ class Settings(BaseSettings):
 
     @property
     def dicomweb_origins(self) -> list[str]:
-        origins = [origin.strip().rstrip("/") for origin in self.dicomweb_allowed_origins.split(",") if origin.strip()]
-        for origin in origins:
-            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin) or origin.count("/") != 2:
-                raise ConfigurationError(f"CAREBRIDGE_DICOMWEB_ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
-        return origins
+        return [_web_origin(origin) for origin in self.dicomweb_allowed_origins.split(",") if origin.strip()]
 
     @property
     def notify_channel_names(self) -> list[str]:
@@ -339,3 +336,19 @@ def _demo_secret(data_dir: Path) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def _web_origin(text: str) -> str:
+    """`scheme://host[:port]` as a browser sends it in Origin (lower-case host, no default port)."""
+    origin = text.strip().rstrip("/")
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.path or parts.query or parts.fragment):
+        raise ConfigurationError(f"CAREBRIDGE_DICOMWEB_ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default else "")

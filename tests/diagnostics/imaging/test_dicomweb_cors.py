@@ -14,7 +14,9 @@ VIEWER = "https://viewer.hospital.example"
 
 @pytest.fixture
 def settings(settings):  # noqa: ANN001, ANN201
-    return settings.model_copy(update={"dicomweb_allowed_origins": f"{VIEWER}/, http://localhost:3000"})
+    # As an admin may write it: the browser's Origin is lower-case, without the default port.
+    return settings.model_copy(update={"dicomweb_allowed_origins": "HTTPS://Viewer.Hospital.Example:443/, "
+                                                                   "http://localhost:3000"})
 
 
 async def test_a_listed_viewer_may_search_and_retrieve_with_its_token(client, world, db, dnet, blobs) -> None:  # noqa: ANN001
@@ -46,8 +48,10 @@ async def test_other_origins_and_other_paths_get_no_cross_origin_access(client, 
     assert api.status_code == 200 and "access-control-allow-origin" not in api.headers
 
 
-async def test_a_malformed_origin_stops_start_up(settings) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("origin", ["https://viewer.example/path", "https://a:b:c", "ftp://viewer.example",
+                                    "https://user@viewer.example", "viewer.example"])
+async def test_a_malformed_origin_stops_start_up(settings, origin) -> None:  # noqa: ANN001
     from carebridge.app import create_app
 
-    with pytest.raises(ConfigurationError, match="viewer.example/path"):
-        create_app(settings.model_copy(update={"dicomweb_allowed_origins": "https://viewer.example/path"}))
+    with pytest.raises(ConfigurationError, match="ALLOWED_ORIGINS"):
+        create_app(settings.model_copy(update={"dicomweb_allowed_origins": origin}))

@@ -194,3 +194,11 @@ def test_the_hot_path_writes_every_column_the_session_path_writes() -> None:
     data = next(iter(ct_series(SeriesSpec(count=1, size=32))))
     values = _instance_values(read_part10(data, len(data)), data, "0" * 64, 1, 1, "AE", "dimse")
     assert sorted(values) == sorted(COLUMNS)
+
+
+async def test_an_engine_without_a_hot_path_leaves_every_object_to_the_session_path(tmp_path) -> None:  # noqa: ANN001
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}")  # aiosqlite's own threads, not inline
+    try:
+        assert await HeldWriter.open(engine) is None
+    finally:
+        await engine.dispose()

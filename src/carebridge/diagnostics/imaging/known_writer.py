@@ -12,8 +12,9 @@ What is written is what `store._index_known` writes in a session: the instance r
 its series and study by the database's trigger, migration 0012), and the study's received count
 with its quiet period restarted. It is committed before `index` returns, so the C-STORE is
 acknowledged only after it is durable: SQLite commits with synchronous=FULL (listener_engine),
-PostgreSQL runs both in one statement that is its own transaction, one round trip instead of four
-(BEGIN, UPDATE, INSERT, COMMIT)."""
+PostgreSQL (asyncpg) runs both in one statement that is its own transaction, one round trip instead of
+four (BEGIN, UPDATE, INSERT, COMMIT). Each association holds this connection besides its session's:
+two database connections per association on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -43,15 +44,16 @@ _PG_TYPES = {"series_id": "bigint", "study_id": "bigint", "instance_number": "in
              "rescale_intercept": "double precision", "size_bytes": "bigint", "received_at": "timestamptz"}
 _PG_SELECTED = ", ".join(f"${n}::{_PG_TYPES.get(column, 'varchar')}" for n, column in enumerate(COLUMNS, 1))
 _PG_RECEIVED, _PG_SIZE, _PG_STUDY = COLUMNS.index("received_at") + 1, len(COLUMNS) + 1, len(COLUMNS) + 2
-PG_INDEX = (f"WITH counted AS (UPDATE diagnostic_studies SET item_count = item_count + 1, "  # noqa: S608
+# The study row is locked first (every writer of a study's objects locks it first: studies.count_item),
+# the instance inserted from it, and the study counted only if the instance was: a resend changes
+# nothing, in the one statement that is its own transaction.
+PG_INDEX = (f"WITH locked AS (SELECT id FROM diagnostic_studies WHERE id = ${_PG_STUDY}::bigint FOR UPDATE), "  # noqa: S608
+            f"inserted AS (INSERT INTO dicom_instances ({_NAMES}) SELECT {_PG_SELECTED} FROM locked "
+            "ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING id), "
+            "counted AS (UPDATE diagnostic_studies SET item_count = item_count + 1, "
             f"byte_count = byte_count + ${_PG_SIZE}::bigint, last_received_at = ${_PG_RECEIVED}::timestamptz "
-            f"WHERE id = ${_PG_STUDY}::bigint RETURNING order_id), "
-            f"inserted AS (INSERT INTO dicom_instances ({_NAMES}) SELECT {_PG_SELECTED} FROM counted "
-            "ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING id) "
-            "SELECT (SELECT id FROM inserted), (SELECT order_id FROM counted), EXISTS (SELECT FROM counted)")
-# A resend counted by PG_INDEX (its own transaction) is taken back by the next.
-PG_UNCOUNT = ("UPDATE diagnostic_studies SET item_count = item_count - 1, byte_count = byte_count - $1::bigint "
-              "WHERE id = $2::bigint")
+            f"WHERE id = ${_PG_STUDY}::bigint AND EXISTS (SELECT FROM inserted) RETURNING order_id) "
+            "SELECT (SELECT id FROM inserted), (SELECT order_id FROM counted)")
 
 
 @dataclass(frozen=True)
@@ -91,21 +93,15 @@ class SqliteKnownWriter:
 
 class PostgresKnownWriter:
     """An asyncpg connection of the association's pool, outside any transaction: the statement is
-    its own. The study row is updated first (every writer of a study's objects locks it first:
-    studies.count_item), the instance inserted only if that row exists."""
+    its own (PG_INDEX)."""
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection  # asyncpg.Connection
 
     async def index(self, study_id: int, values: dict[str, Any]) -> Indexed | None:
-        size = values["size_bytes"]
-        instance_id, order_id, counted = await self._connection.fetchrow(
-            PG_INDEX, *(values[column] for column in COLUMNS), size, study_id)
-        if instance_id is not None:
-            return Indexed(instance_id, order_id)
-        if counted:
-            await self._connection.execute(PG_UNCOUNT, size, study_id)
-        return None
+        instance_id, order_id = await self._connection.fetchrow(
+            PG_INDEX, *(values[column] for column in COLUMNS), values["size_bytes"], study_id)
+        return Indexed(instance_id, order_id) if instance_id is not None else None
 
 
 class HeldWriter:
@@ -116,16 +112,19 @@ class HeldWriter:
         self.writer = writer
 
     @classmethod
-    async def open(cls, engine: AsyncEngine) -> HeldWriter:
+    async def open(cls, engine: AsyncEngine) -> HeldWriter | None:
+        """None for a driver without a hot path (then every object takes the session path)."""
+        if engine.dialect.driver not in ("aiosqlite", "asyncpg"):
+            return None
         # A connection that never executes through SQLAlchemy, so it never begins a transaction there.
         connection = await engine.connect()
         driver = (await connection.get_raw_connection()).driver_connection
         if isinstance(driver, InlineConnection):
             return cls(connection, SqliteKnownWriter(driver))
-        if engine.dialect.name == "postgresql":
+        if engine.dialect.driver == "asyncpg":
             return cls(connection, PostgresKnownWriter(driver))
-        await connection.close()
-        raise RuntimeError(f"no hot path for {engine.dialect.name}")
+        await connection.close()  # aiosqlite not inline: not the listener's engine
+        return None
 
     async def close(self) -> None:
         await self._connection.close()

@@ -266,8 +266,9 @@ class DicomListener:
             return False
         database = self._database()
         try:
-            return await index_known(await database.known_writer(), received, known,
-                                     sending_facility_id=peer.facility_id, calling_ae=peer.ae_title) is not None
+            writer = await database.known_writer()
+            return writer is not None and await index_known(
+                writer, received, known, sending_facility_id=peer.facility_id, calling_ae=peer.ae_title) is not None
         except InvalidDicom:
             raise
         except Exception:
@@ -355,11 +356,13 @@ class _ThreadDatabase:
         self.engine = listener_engine(url)
         self.sessionmaker = make_sessionmaker(self.engine)
         self._held: HeldWriter | None = None
+        self._hot_path = True  # until HeldWriter finds the driver has none
 
-    async def known_writer(self) -> KnownSeriesWriter:
-        if self._held is None:
+    async def known_writer(self) -> KnownSeriesWriter | None:
+        if self._held is None and self._hot_path:
             self._held = await HeldWriter.open(self.engine)
-        return self._held.writer
+            self._hot_path = self._held is not None
+        return self._held.writer if self._held is not None else None
 
     async def drop_known_writer(self) -> None:
         """After the hot path failed: its connection and the pool's idle ones (dead too when the

@@ -154,8 +154,8 @@ class InlineConnection:
     def write_transaction(self, work: Callable[[sqlite3.Cursor], T]) -> T:
         """`work` in a write transaction of its own (known_writer.py), committed when it returns,
         rolled back when it raises; queued on the same locks as every other writer's."""
+        cursor = self._conn.cursor()  # before the locks: a closed connection raises here, holding none
         self.take_writer()
-        cursor = self._conn.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
             result = work(cursor)
