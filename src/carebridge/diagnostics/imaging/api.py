@@ -10,6 +10,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from carebridge.diagnostics.imaging import peers, upload
+from carebridge.diagnostics.imaging.http_objects import request_objects
 from carebridge.diagnostics.imaging.parse import LABELS
 from carebridge.diagnostics.imaging.schemas import PeerIn, PeerOut, UploadOut, UploadResult
 from carebridge.kit.i18n import gettext as _
@@ -17,12 +18,6 @@ from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 
 router = make_router(prefix="/api/v1", tags=["imaging"])
-
-
-def _objects(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
-    if content_type.split(";")[0].strip().lower() == "application/dicom":
-        return [("application/dicom", body)]
-    return list(upload.split_related(body, content_type))
 
 
 def _result(o: upload.Outcome) -> UploadResult:
@@ -48,9 +43,10 @@ def _answer(outcomes: list[upload.Outcome]) -> JSONResponse:
 
 
 async def _upload(request: Request, db: Db, principal: CurrentPrincipal, target: upload.Target) -> JSONResponse:
-    objects = _objects(await request.body(), request.headers.get("content-type", ""))
-    return _answer(await upload.store_objects(db, request.app.state.blobs, principal, target, objects,
-                                              source="upload"))
+    async with request_objects(request, single_allowed=True) as objects:
+        outcomes = await upload.store_objects(db, request.app.state.blobs, principal, target, objects,
+                                              source="upload")
+    return _answer(outcomes)
 
 
 @router.post("/diagnosis/orders/{order_id}/dicom")

@@ -13,6 +13,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from carebridge.diagnostics.imaging import upload
+from carebridge.diagnostics.imaging.http_objects import request_objects
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 
@@ -48,9 +49,9 @@ def stow_answer(outcomes: list[upload.Outcome], base_url: str) -> tuple[int, dic
 async def _stow(request: Request, db: Db, principal: CurrentPrincipal, facility_id: int | None,
                 study_uid: str | None) -> JSONResponse:
     target = await upload.target_for_sender(db, principal, facility_id)
-    parts = list(upload.split_related(await request.body(), request.headers.get("content-type", "")))
-    outcomes = await upload.store_objects(db, request.app.state.blobs, principal, target, parts, source="stow",
-                                          expected_study_uid=study_uid)
+    async with request_objects(request, single_allowed=False) as parts:
+        outcomes = await upload.store_objects(db, request.app.state.blobs, principal, target, parts, source="stow",
+                                              expected_study_uid=study_uid)
     status, body = stow_answer(outcomes, str(request.base_url))
     return JSONResponse(body, status_code=status, media_type=DICOM_JSON)
 

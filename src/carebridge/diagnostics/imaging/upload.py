@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from mmap import mmap
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,7 @@ from carebridge.kit.blobs import BlobStore
 from carebridge.kit.i18n import N_
 
 DICOM_TYPES = ("application/dicom",)
+Buffer = bytes | mmap  # a body in memory, or spooled to disk (kit/spool.py)
 
 
 @dataclass(frozen=True)
@@ -127,18 +129,31 @@ async def _audit(session: AsyncSession, principal: Principal, target: Target, ou
             detail={"source": source, "instances": count, "order_id": study.order_id}))
 
 
-def split_related(body: bytes, content_type: str) -> Iterator[tuple[str, bytes]]:
-    """The parts of a multipart/related body (RFC 2387, PS3.18 8.6.1.2) as (content type, bytes)."""
+def split_related(body: Buffer, content_type: str) -> Iterator[tuple[str, bytes]]:
+    """The parts of a multipart/related body (RFC 2387, PS3.18 8.6.1.2) as (content type, bytes).
+    The whole body is checked before the first part is handed out (a malformed body stores
+    nothing); each part is copied out of `body` only when its turn comes (a spooled body,
+    kit/spool.py, is then never in memory whole)."""
+    boundary, default_type = related_boundary(content_type)
+    spans = list(_part_spans(body, boundary, default_type))
+    return ((kind, body[start:end]) for kind, start, end in spans)
+
+
+def related_boundary(content_type: str) -> tuple[str, str]:
+    """The boundary and the parts' default type; refuses another media type before the body is read."""
     media, _, params = content_type.partition(";")
     if media.strip().lower() != "multipart/related":
         raise UnsupportedMediaType(N_("send multipart/related; type=\"application/dicom\""))
     boundary = _parameter(params, "boundary")
     if not boundary:
         raise InvalidInput(N_("the multipart body has no boundary"), details={"field": "content-type"})
-    default_type = _parameter(params, "type") or "application/dicom"
+    return boundary, _parameter(params, "type") or "application/dicom"
+
+
+def _part_spans(body: Buffer, boundary: str, default_type: str) -> Iterator[tuple[str, int, int]]:
     delimiter = b"--" + boundary.encode("latin-1")
-    start = 0 if body.startswith(delimiter) else body.find(b"\r\n" + delimiter) + 2
-    if start < 0 or body[start:start + len(delimiter)] != delimiter:
+    start = 0 if body[:len(delimiter)] == delimiter else body.find(b"\r\n" + delimiter) + 2
+    if body[start:start + len(delimiter)] != delimiter:
         raise InvalidInput(N_("the multipart body holds no part"), details={"field": "body"})
     while True:
         start += len(delimiter)
@@ -147,10 +162,10 @@ def split_related(body: bytes, content_type: str) -> Iterator[tuple[str, bytes]]
         end = body.find(b"\r\n" + delimiter, start)
         if end < 0:
             raise InvalidInput(N_("the multipart body ends inside a part"), details={"field": "body"})
-        head_end = body.find(b"\r\n\r\n", start)
-        if head_end < 0 or head_end > end:
+        head_end = body.find(b"\r\n\r\n", start, end)
+        if head_end < 0:
             raise InvalidInput(N_("a part of the multipart body has no header end"), details={"field": "body"})
-        yield _part_type(body[start:head_end], default_type), body[head_end + 4:end]
+        yield _part_type(body[start:head_end], default_type), head_end + 4, end
         start = end + 2
 
 
