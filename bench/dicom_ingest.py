@@ -20,7 +20,10 @@ studies per engine).
 Orthanc (Debian 1.10): temporary configuration, SQLite index, StorageCompression false, no plugins,
 StorageAccessOnFind Never, SaveJobs false, KeepAlive and TcpNoDelay, TCP_NODELAY=1 in its
 environment; HTTP and DICOM on free ports (its DICOM server binds all interfaces, RemoteAccessAllowed
-is false and only 127.0.0.1 is used). storescp writes files only. Nothing leaves 127.0.0.1.
+is false and only 127.0.0.1 is used). `orthanc-postgresql` is the same Orthanc with the PostgreSQL
+index plugin (Debian orthanc-postgresql 4.0) on the server of `--pg-url`, in a database of its own
+created afresh for each run, one index connection per association: the peer to compare CareBridge
+on PostgreSQL with ("vs Orthanc, same database"). storescp writes files only. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ os.environ.update({"CAREBRIDGE_SECRET_KEY": SECRET, "CAREBRIDGE_ARGON2_TIME_COST
 TOOL_ENV = {**os.environ, "TCP_NODELAY": "1"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BIG_ACCESSION = "BENCHSTUDY"
+ORTHANC_PG_PLUGIN = "/usr/lib/orthanc/libOrthancPostgreSQLIndex.so.4.0"  # Debian package orthanc-postgresql
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,7 +62,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--associations", type=int, default=1, help="parallel storescu processes")
-    parser.add_argument("--peers", default="carebridge-sqlite,carebridge-postgresql,orthanc,storescp")
+    parser.add_argument("--peers",
+                        default="carebridge-sqlite,carebridge-postgresql,orthanc,orthanc-postgresql,storescp")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/bench_dicom")
     parser.add_argument("--latency-studies", type=int, default=20)
     parser.add_argument("--quiet-seconds", type=float, default=1.0)
@@ -163,7 +168,9 @@ def start_storescp(workdir: Path) -> Running:
     return Running("storescp", "STORESCP", port, process.pid, process, workdir)
 
 
-def start_orthanc(workdir: Path) -> Running:
+def start_orthanc(workdir: Path, pg_url: str | None = None, connections: int = 1) -> Running:
+    """Orthanc with its default SQLite index, or with the PostgreSQL index plugin (`pg_url`: the
+    database is created afresh for the run; the files stay in its storage directory)."""
     port, http = free_port(), free_port()
     config = {"Name": "bench", "StorageDirectory": str(workdir / "storage"), "IndexDirectory": str(workdir / "index"),
               "StorageCompression": False, "HttpServerEnabled": True, "HttpPort": http, "RemoteAccessAllowed": False,
@@ -171,14 +178,35 @@ def start_orthanc(workdir: Path) -> Running:
               "DicomServerEnabled": True, "DicomAet": "ORTHANC", "DicomPort": port, "DicomCheckCalledAet": False,
               "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True, "Plugins": [], "LuaScripts": [],
               "SaveJobs": False, "StorageAccessOnFind": "Never", "KeepAlive": True, "TcpNoDelay": True}
+    if pg_url is not None:
+        config["Plugins"] = [ORTHANC_PG_PLUGIN]
+        config["PostgreSQL"] = _orthanc_postgresql(pg_url, connections)
     (workdir / "orthanc.json").write_text(json.dumps(config))
     log = workdir / "orthanc.log"
     process = subprocess.Popen(["Orthanc", str(workdir / "orthanc.json")], env=TOOL_ENV, stdout=log.open("w"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_echo(port, "ORTHANC", process, log)
-    running = Running("orthanc", "ORTHANC", port, process.pid, process, workdir)
+    running = Running("orthanc" if pg_url is None else "orthanc-postgresql", "ORTHANC", port, process.pid,
+                      process, workdir)
     running.http = http
     return running
+
+
+def _orthanc_postgresql(pg_url: str, connections: int) -> dict:
+    """A fresh database next to CareBridge's (same server), one index connection per association
+    (plugin 4.0's IndexConnectionsCount: parallel writers), no advisory lock (one Orthanc)."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(pg_url)
+    database = f"{url.path.lstrip('/')}_orthanc"
+    if not database.startswith("bench"):  # it is dropped: never a database of someone's
+        raise SystemExit(f"refusing to drop {database!r}: --pg-url must name a database starting with 'bench'")
+    maintenance = url._replace(path="/postgres").geturl()
+    for statement in (f'DROP DATABASE IF EXISTS "{database}"', f'CREATE DATABASE "{database}"'):
+        subprocess.run(["psql", maintenance, "-q", "-c", statement], check=True, capture_output=True)
+    return {"EnableIndex": True, "EnableStorage": False, "Host": url.hostname, "Port": url.port or 5432,
+            "Database": database, "Username": url.username or "postgres", "Password": url.password or "",
+            "Lock": False, "EnableSsl": False, "IndexConnectionsCount": connections}
 
 
 def start_carebridge(workdir: Path, engine: str, pg_url: str, quiet: float, accessions: list[str]) -> Running:
@@ -230,7 +258,7 @@ def _dicom_child(serve_pid: int) -> int:
 def stored_count(running: Running) -> int:
     if running.name == "storescp":
         return sum(1 for _ in (running.workdir / "files").iterdir())
-    if running.name == "orthanc":
+    if running.name.startswith("orthanc"):
         import httpx
 
         return httpx.get(f"http://127.0.0.1:{running.http}/statistics").json()["CountInstances"]
@@ -287,6 +315,8 @@ def start(peer: str, workdir: Path, args: argparse.Namespace, accessions: list[s
         return start_storescp(workdir)
     if peer == "orthanc":
         return start_orthanc(workdir)
+    if peer == "orthanc-postgresql":
+        return start_orthanc(workdir, args.pg_url, args.associations)
     return start_carebridge(workdir, peer.removeprefix("carebridge-"), args.pg_url, args.quiet_seconds, accessions)
 
 
@@ -331,14 +361,16 @@ def report(results: dict[str, list[dict]], latency: dict[str, list[float]], args
                for peer, runs in results.items()}
     print(f"\n{args.instances} CT instances (512x512, 16-bit), {args.associations} association(s), "
           f"median of {args.runs} run(s); load {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("| peer | instances/s | MB/s | CPU ms/instance | vs Orthanc | vs storescp | runs (instances/s) |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| peer | instances/s | MB/s | CPU ms/instance | vs Orthanc | vs Orthanc, same database | vs storescp "
+          "| runs (instances/s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for peer, m in medians.items():
+        same_database = "orthanc-postgresql" if peer.endswith("postgresql") else "orthanc"
         ratio = {ref: m["instances_per_s"] / medians[ref]["instances_per_s"] if ref in medians else float("nan")
-                 for ref in ("orthanc", "storescp")}
+                 for ref in ("orthanc", same_database, "storescp")}
         runs = ", ".join(f"{r['instances_per_s']:.0f}" for r in results[peer])
         print(f"| {peer} | {m['instances_per_s']:.0f} | {m['mb_per_s']:.1f} | {m['cpu_ms_per_instance']:.2f} | "
-              f"{ratio['orthanc']:.2f}x | {ratio['storescp']:.2f}x | {runs} |")
+              f"{ratio['orthanc']:.2f}x | {ratio[same_database]:.2f}x | {ratio['storescp']:.2f}x | {runs} |")
     for peer, values in latency.items():
         print(f"{peer}: study complete -> ready on the worklist, after the {args.quiet_seconds:g} s quiet period: "
               f"p50 {percentile(values, 50) * 1000:.0f} ms, p95 {percentile(values, 95) * 1000:.0f} ms, "
@@ -354,6 +386,8 @@ def main() -> None:
     missing = [tool for tool in ("storescu", "echoscu", "storescp", "Orthanc") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"missing: {', '.join(missing)} (apt-get install dcmtk orthanc)")
+    if "orthanc-postgresql" in peers and not Path(ORTHANC_PG_PLUGIN).exists():
+        raise SystemExit(f"missing: {ORTHANC_PG_PLUGIN} (apt-get install orthanc-postgresql)")
     scratch = Path(tempfile.mkdtemp(prefix="carebridge-dicom-bench-"))
     try:
         folders, total = generate(scratch / "files", args.instances, BIG_ACCESSION, args.associations)
