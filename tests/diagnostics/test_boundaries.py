@@ -12,16 +12,17 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import DeflatedExplicitVRLittleEndian, RLELossless
 from sqlalchemy import select
 
-from carebridge.access.service import record_consent
+from carebridge.access.service import access_patient, record_consent
 from carebridge.audit.models import AuditEvent
 from carebridge.demo.phantom import head_ct
 from carebridge.diagnostics import assignment, studies
+from carebridge.diagnostics import service as diagnosis
 from carebridge.diagnostics.imaging.parse import InvalidDicom, Reason
 from carebridge.diagnostics.imaging.scp import same_host
 from carebridge.diagnostics.imaging.store import store_instance
 from carebridge.diagnostics.models import OrderEvent
 from carebridge.diagnostics.studies import Arrival
-from carebridge.errors import Conflict, Forbidden
+from carebridge.errors import Conflict, Forbidden, NotFound
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.kit.clock import utcnow
 from tests.diagnostics.conftest import place_order
@@ -42,6 +43,18 @@ async def test_nothing_is_ordered_for_a_patient_who_has_not_consented(world, db,
     with pytest.raises(Conflict) as refused:
         await place_order(world, db, dnet)
     assert refused.value.code == "no_consent"
+
+
+async def test_a_consent_withdrawn_during_an_order_closes_the_record_but_not_the_order(world, db, dnet):
+    order = await place_order(world, db, dnet)
+    reader = await world.principal(dnet.reader)
+    assert (await access_patient(db, reader, dnet.patient.id)).basis == "grant"  # the order's grant
+    await record_consent(db, await world.principal(dnet.sender), dnet.patient.id, status="revoked",
+                         note="the patient withdrew consent")
+    with pytest.raises((Forbidden, NotFound)):
+        await access_patient(db, reader, dnet.patient.id)
+    loaded, _parties = await diagnosis.load_order(db, reader, order.id)  # the reading goes on
+    assert loaded.id == order.id
 
 
 def _ct(accession: str) -> bytes:
