@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     dicom_max_instance_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     # Largest STOW-RS / upload request body (many instances in one multipart request).
     dicom_max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
+    # Most objects in one such request (a body of tiny parts would cost many times its size to split).
+    dicom_max_request_parts: int = Field(20_000, ge=1)
     # How many associations the listener serves at once (each a thread), over all its processes.
     dicom_max_associations: int = Field(16, ge=1, le=256)
     # Listener processes accepting on the one port (0: one per CPU core); each serves whole associations.

@@ -10,7 +10,7 @@ ID, else the hub's reconciliation queue). Each stored study is audited once per 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from mmap import mmap
 
@@ -25,7 +25,7 @@ from carebridge.diagnostics.imaging.peers import reading_hubs
 from carebridge.diagnostics.imaging.store import StoredInstance, store_instance
 from carebridge.diagnostics.lifecycle import Party, State
 from carebridge.diagnostics.models import DiagnosticStudy
-from carebridge.errors import Conflict, Forbidden, InvalidInput, UnsupportedMediaType
+from carebridge.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from carebridge.kit.blobs import BlobStore
 from carebridge.kit.i18n import N_
 
@@ -77,11 +77,13 @@ async def target_for_sender(session: AsyncSession, principal: Principal, facilit
 
 
 async def store_objects(session: AsyncSession, blobs: BlobStore, principal: Principal, target: Target,
-                        objects: Iterable[tuple[str, bytes]], *, source: str,
+                        objects: AsyncIterable[tuple[str, bytes]], *, source: str,
                         expected_study_uid: str | None = None) -> list[Outcome]:
     """Stores each (content type, bytes) object; a refused one does not stop the others."""
-    outcomes = []
-    for position, (content_type, data) in enumerate(objects):
+    outcomes: list[Outcome] = []
+    position = -1
+    async for content_type, data in objects:
+        position += 1
         if content_type.split(";")[0].strip().lower() not in DICOM_TYPES:
             refused = InvalidDicom(Reason.not_dicom, f"part {position + 1} is {content_type or 'untyped'}, "
                                                      "not application/dicom")
@@ -129,14 +131,19 @@ async def _audit(session: AsyncSession, principal: Principal, target: Target, ou
             detail={"source": source, "instances": count, "order_id": study.order_id}))
 
 
-def split_related(body: Buffer, content_type: str) -> Iterator[tuple[str, bytes]]:
-    """The parts of a multipart/related body (RFC 2387, PS3.18 8.6.1.2) as (content type, bytes).
-    The whole body is checked before the first part is handed out (a malformed body stores
-    nothing); each part is copied out of `body` only when its turn comes (a spooled body,
-    kit/spool.py, is then never in memory whole)."""
+def related_parts(body: Buffer, content_type: str, max_parts: int) -> list[tuple[str, int, int]]:
+    """The parts of a multipart/related body (RFC 2387, PS3.18 8.6.1.2) as (content type, start,
+    end) offsets into `body`, the whole body checked first (a malformed body stores nothing); the
+    caller copies each part out when its turn comes (a spooled body, kit/spool.py, is then never
+    in memory whole). More than `max_parts` parts is refused: a body of tiny parts would otherwise
+    cost many times its size in bookkeeping."""
     boundary, default_type = related_boundary(content_type)
-    spans = list(_part_spans(body, boundary, default_type))
-    return ((kind, body[start:end]) for kind, start, end in spans)
+    parts = []
+    for part in _part_spans(body, boundary, default_type):
+        if len(parts) == max_parts:
+            raise PayloadTooLarge(N_("too many objects in one request"), details={"max_parts": max_parts})
+        parts.append(part)
+    return parts
 
 
 def related_boundary(content_type: str) -> tuple[str, str]:
@@ -162,10 +169,10 @@ def _part_spans(body: Buffer, boundary: str, default_type: str) -> Iterator[tupl
         end = body.find(b"\r\n" + delimiter, start)
         if end < 0:
             raise InvalidInput(N_("the multipart body ends inside a part"), details={"field": "body"})
-        head_end = body.find(b"\r\n\r\n", start, end)
+        head_end = body.find(b"\r\n\r\n", start, end + 2)  # an empty part's blank line ends in the delimiter's CRLF
         if head_end < 0:
             raise InvalidInput(N_("a part of the multipart body has no header end"), details={"field": "body"})
-        yield _part_type(body[start:head_end], default_type), head_end + 4, end
+        yield _part_type(body[start:head_end], default_type), min(head_end + 4, end), end
         start = end + 2
 
 
