@@ -14,9 +14,9 @@ import pytest
 
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role
+from carebridge.kit.clock import today_local
 from carebridge.network.models import Facility, PracticeSite, Practitioner, RosterShift, Tier
 from carebridge.portal.home_nursing import catalogue, nurses
-from carebridge.portal.home_nursing.eligibility import today_local
 from carebridge.records.models import Patient, PatientRegistration
 from tests.browser.diagnosis_server import start_server
 from tests.browser.steps import sign_in

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role, User
+from carebridge.kit.clock import today_local
 from carebridge.network.models import Facility, PracticeSite, Practitioner, RosterShift
 from carebridge.payments import service as payments
 from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
@@ -31,7 +32,6 @@ from carebridge.portal.home_nursing import (
     paying,  # noqa: F401 - the on_paid handler, as the app registers it
     visit,
 )
-from carebridge.portal.home_nursing.eligibility import today_local
 from carebridge.portal.home_nursing.models import (
     NursingAssessment,
     NursingEvent,

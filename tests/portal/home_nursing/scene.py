@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from carebridge.auth.models import Role, User
 from carebridge.auth.principal import Principal
+from carebridge.kit.clock import today_local
 from carebridge.network.models import Facility, PracticeSite, Practitioner, RosterShift, Tier
 from carebridge.portal.home_nursing import catalogue, nurses
-from carebridge.portal.home_nursing.eligibility import today_local
 from carebridge.portal.home_nursing.geo import window_bounds
 from carebridge.portal.home_nursing.models import NursingService
 from carebridge.records.models import Patient

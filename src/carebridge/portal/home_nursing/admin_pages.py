@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from carebridge.errors import CareBridgeError, Conflict, Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import today_local, utcnow
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.service import check_facility_admin
 from carebridge.portal.home_nursing import catalogue, doctor_orders, nurses
@@ -90,7 +90,7 @@ async def nurses_page(request: Request, db: Db, principal: CurrentPrincipal, fac
     return render(request, "nursing/nurses.html", {
         "nurses": await nurses.nurses_of(db, facility_id), "facility_id": facility_id,
         "facility_name": await facility_name(db, facility_id), "credentials": catalogue.CREDENTIALS,
-        "today": utcnow().date(), "error": error})
+        "today": today_local(), "error": error})
 
 
 def _date(value: str, field: str) -> dt.date | None:

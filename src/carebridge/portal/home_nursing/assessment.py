@@ -13,7 +13,7 @@ from carebridge.access.models import Purpose
 from carebridge.access.service import access_patient
 from carebridge.auth.principal import Principal
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import today_local
 from carebridge.kit.i18n import N_
 from carebridge.portal.home_nursing import billing, notices
 from carebridge.portal.home_nursing.catalogue import ASSESSOR
@@ -57,7 +57,7 @@ def _check(data: AssessmentInput) -> None:
 
 
 async def assessors_of(session: AsyncSession, facility_id: int) -> list[int]:
-    today = utcnow().date()
+    today = today_local()
     return [n.user.id for n in await nurses_of(session, facility_id) if n.holds(ASSESSOR, today)]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.access.service import PatientAccess
 from carebridge.auth.models import User
 from carebridge.config import get_settings
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.portal.home_nursing.models import DoctorNursingOrder
@@ -70,10 +70,6 @@ class Eligibility:
 
 def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def today_local() -> dt.date:
-    return utcnow().astimezone(ZoneInfo(get_settings().display_timezone)).date()
 
 
 def _age(access: PatientAccess) -> Ground:

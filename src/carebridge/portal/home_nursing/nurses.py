@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.auth.models import Role, RoleAssignment, User
 from carebridge.auth.principal import Principal
 from carebridge.errors import Forbidden, InvalidInput, NotFound
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import PracticeSite, Practitioner
 from carebridge.network.practitioners import check_practitioner_admin, get_practitioner
@@ -108,7 +108,7 @@ async def is_assessor(session: AsyncSession, principal: Principal, facility_id: 
     if not principal.has_role(Role.nurse, facility_id):
         return False
     nurse = await nurse_at(session, facility_id, principal.user_id)
-    return nurse is not None and nurse.holds(ASSESSOR, utcnow().date())
+    return nurse is not None and nurse.holds(ASSESSOR, today_local())
 
 
 def assessor_facilities(principal: Principal) -> set[int]:
@@ -121,7 +121,7 @@ async def set_profile(session: AsyncSession, principal: Principal, practitioner_
     practitioner = await get_practitioner(session, practitioner_id)
     await check_practitioner_admin(session, principal, practitioner.id)
     check_position(data.base_latitude, data.base_longitude, required=False)
-    if data.practising_since > utcnow().date():
+    if data.practising_since > today_local():
         raise InvalidInput(N_("the start of practice cannot be in the future"), details={"field": "practising_since"})
     profile = await session.get(NurseProfile, practitioner.id)
     if profile is None:

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from carebridge.config import get_settings
 from carebridge.errors import CareBridgeError, Conflict, InvalidInput
+from carebridge.kit.clock import today_local
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
 from carebridge.portal.home_nursing import booking, catalogue, feedback, labels, visit
-from carebridge.portal.home_nursing.eligibility import ADVICE, REFUSAL, check_eligibility, today_local
+from carebridge.portal.home_nursing.eligibility import ADVICE, REFUSAL, check_eligibility
 from carebridge.portal.home_nursing.geo import WINDOW_LABELS, WINDOWS, window_of
 from carebridge.portal.home_nursing.models import NursingOrder
 from carebridge.portal.home_nursing.page_parts import nurse_name, order_context, yuan

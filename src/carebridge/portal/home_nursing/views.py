@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import today_local
 from carebridge.kit.i18n import gettext as _
 from carebridge.portal.home_nursing.dispatch import Candidate
 from carebridge.portal.home_nursing.lifecycle import Party
@@ -33,7 +33,7 @@ def nurse_out(nurse: Nurse) -> NurseOut:
         practitioner_id=nurse.practitioner.id, user_id=nurse.user.id, name=nurse.user.display_name,
         license_no=nurse.practitioner.license_no,
         license_valid_until=profile.license_valid_until if profile else None,
-        practising_since=profile.practising_since if profile else None, years=nurse.years_on(utcnow().date()),
+        practising_since=profile.practising_since if profile else None, years=nurse.years_on(today_local()),
         base_label=profile.base_label if profile else "", base_latitude=profile.base_latitude if profile else None,
         base_longitude=profile.base_longitude if profile else None, active=bool(profile and profile.active),
         credentials=[CredentialOut(credential=c.credential, certificate_no=c.certificate_no, valid_until=c.valid_until)
