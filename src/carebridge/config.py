@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     consult_slot_minutes: int = Field(30, ge=5, le=240)
     consult_slot_days: int = Field(7, ge=1, le=60)
     consult_reminder_minutes: int = Field(15, ge=1)
-    # Times on pages (slot pickers) are shown in this IANA zone; invitations carry UTC.
+    # The network's own zone (kit.clock.local_zone): times on pages, and the calendar days people type
+    # and read (licence expiry, a visit's day, report periods); invitations carry UTC.
     display_timezone: str = "Asia/Shanghai"
     # The signed opinion's PDF needs a TrueType font with Chinese glyphs (Debian: fonts-wqy-microhei).
     opinion_cjk_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")

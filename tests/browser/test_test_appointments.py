@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth import service as auth
 from carebridge.auth.models import Role
+from carebridge.kit import clock
 from carebridge.network.models import Facility, ServiceKind, ServiceOffering, Tier
 from carebridge.payments import service as payments
 from carebridge.payments.providers import PROVIDERS, SIGNATURE_HEADER, sign_demo_notice
@@ -69,7 +70,7 @@ async def arrange(session: AsyncSession, _blob_dir) -> dict:  # noqa: ANN001
     body = await PROVIDERS["demo"].settle(session, checkout.reference)
     await payments.receive_notice(session, "demo", {SIGNATURE_HEADER: sign_demo_notice(body)}, body)
     return {"patient": patient_user.username, "tech": tech.username, "community": community.id,
-            "blood_booking": blood.id, "blood_day": first.starts_at.astimezone(slots.local_zone()).date().isoformat()}
+            "blood_booking": blood.id, "blood_day": first.starts_at.astimezone(clock.local_zone()).date().isoformat()}
 
 
 @pytest.fixture(scope="module", params=ENGINES)

@@ -17,6 +17,7 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.records.models import EntryKind
@@ -25,7 +26,6 @@ from carebridge.web.routing import router as make_router
 from carebridge.web.templating import is_htmx, render
 
 router = make_router(include_in_schema=False)
-CHINA = dt.timezone(dt.timedelta(hours=8))
 KINDS = [k.value for k in EntryKind]
 LABELS = {
     "kind": {"encounter": N_("Visits"), "condition": N_("Diagnoses"),
@@ -126,7 +126,7 @@ def _end_of_day(value: str) -> dt.datetime:
         day = dt.date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(N_("enter the expiry date as YYYY-MM-DD"), details={"field": "expires_on"}) from exc
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), CHINA)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), local_zone())
 
 
 async def _grants_page(request: Request, db: Db, principal: Principal, facility_id: int | None, *,
@@ -136,7 +136,7 @@ async def _grants_page(request: Request, db: Db, principal: Principal, facility_
     page = await grants.list_facility_grants(db, principal, facility_id, active_only=active_only,
                                              cursor=request.query_params.get("cursor") or None)
     managed = principal.facilities_with(Role.facility_admin)
-    default_expiry = (dt.datetime.now(CHINA) + dt.timedelta(days=30)).date().isoformat()
+    default_expiry = (dt.datetime.now(local_zone()) + dt.timedelta(days=30)).date().isoformat()
     return render(request, "access/grants.html", {
         "page": page, "facility_id": facility_id, "facilities": await _facility_names(db, managed),
         "active_only": active_only, "purposes": GRANT_PURPOSES, "kinds": KINDS, "labels": LABELS, "error": error,

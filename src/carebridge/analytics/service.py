@@ -20,11 +20,10 @@ from carebridge.auth.principal import Principal
 from carebridge.consultations.models import Urgency
 from carebridge.consultations.service import response_target
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Department
 
-CHINA = dt.timezone(dt.timedelta(hours=8))  # the network's days are China days
 DEFAULT_DAYS = 90
 MAX_DAYS = 731
 URGENCIES = [u.value for u in Urgency]
@@ -39,11 +38,11 @@ class Filters:
 
     @property
     def start(self) -> dt.datetime:
-        return dt.datetime.combine(self.since, dt.time(), CHINA)
+        return dt.datetime.combine(self.since, dt.time(), local_zone())
 
     @property
     def end(self) -> dt.datetime:
-        return dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), CHINA)
+        return dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), local_zone())
 
     def as_detail(self) -> dict:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "urgency": self.urgency,
@@ -53,7 +52,7 @@ class Filters:
 def make_filters(since: dt.date | None = None, until: dt.date | None = None, urgency: str | None = None,
                  facility_id: int | None = None, *, today: dt.date | None = None) -> Filters:
     """The last 90 days (today included) unless told otherwise; bad input is a clear 422."""
-    today = today or utcnow().astimezone(CHINA).date()
+    today = today or utcnow().astimezone(local_zone()).date()
     until = until or today
     since = since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
     if since > until:
@@ -199,7 +198,7 @@ def _weeks(filters: Filters, cases: list[facts.CaseFacts], breach: dict[int, str
     starts = [first + dt.timedelta(weeks=i) for i in range((filters.until - first).days // 7 + 1)]
     buckets: dict[dt.date, list[facts.CaseFacts]] = {s: [] for s in starts}
     for c in cases:
-        buckets[stats.week_start(c.submitted_at, CHINA)].append(c)
+        buckets[stats.week_start(c.submitted_at, local_zone())].append(c)
     weeks = []
     for start, group in buckets.items():
         local = [c for c in group if stats.TIER_LEVEL[stats.Tier(tier_of[c.requesting_facility_id])]

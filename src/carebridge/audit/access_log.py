@@ -21,13 +21,12 @@ from carebridge.auth.models import User
 from carebridge.auth.principal import Principal
 from carebridge.errors import Forbidden
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from carebridge.network.models import Department, Practitioner
 from carebridge.records.models import Patient
-
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 WHO = {
     "doctor": N_("Dr. %(name)s"),
@@ -189,7 +188,7 @@ def describe(event: AuditEvent, names: _Names) -> AccessLogItem:
     denied = event.outcome == "denied"
     emergency = is_emergency(event)
     who, did = _who(event, names), _did(event, names)
-    when = event.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    when = event.at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
     purpose = "" if denied or event.action in ("break_glass", "search") else PURPOSE.get(event.purpose, "")
     if purpose:
         text = _("%(who)s %(did)s %(purpose)s on %(when)s.") % {"who": who, "did": did, "purpose": _(purpose),

@@ -21,13 +21,13 @@ from carebridge.audit.queries import (
 )
 from carebridge.errors import InvalidInput
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
 from carebridge.web.templating import is_htmx, render
 
 router = make_router(include_in_schema=False)
-CHINA = dt.timezone(dt.timedelta(hours=8))
 FILTER_KEYS = ("patient_id", "actor", "action", "outcome", "facility_id", "since", "until", "break_glass")
 ACTIONS = {
     "read": N_("Read"), "search": N_("Search"), "create": N_("Create"), "update": N_("Update"), "void": N_("Void"),
@@ -58,7 +58,7 @@ def _day(value: str | None, field: str, *, end: bool = False) -> dt.datetime | N
         day = dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise InvalidInput(N_("enter dates as YYYY-MM-DD"), details={"field": field}) from exc
-    return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), CHINA)
+    return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), local_zone())
 
 
 def filters_from(request: Request) -> tuple[AuditFilters, dict[str, str]]:

@@ -36,11 +36,10 @@ from carebridge.auth.principal import Principal
 from carebridge.diagnostics.lifecycle import State
 from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Facility
 
-CHINA = dt.timezone(dt.timedelta(hours=8))  # the network's days are China days
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 STAGES = ("acquisition_to_complete", "complete_to_read_started", "read_started_to_signed", "complete_to_signed")
@@ -55,16 +54,16 @@ class Period:
 
     @property
     def start(self) -> dt.datetime:
-        return dt.datetime.combine(self.since, dt.time(), CHINA)
+        return dt.datetime.combine(self.since, dt.time(), local_zone())
 
     @property
     def end(self) -> dt.datetime:
-        return dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), CHINA)
+        return dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), local_zone())
 
 
 def make_period(since: dt.date | None = None, until: dt.date | None = None, hub_id: int | None = None, *,
                 today: dt.date | None = None) -> Period:
-    today = today or utcnow().astimezone(CHINA).date()
+    today = today or utcnow().astimezone(local_zone()).date()
     until = until or today
     since = since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
     if since > until:

@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,11 +25,10 @@ from carebridge.access.models import Purpose
 from carebridge.audit import service as audit
 from carebridge.auth.models import Role, User
 from carebridge.auth.principal import Principal
-from carebridge.config import get_settings
 from carebridge.diagnostics.lifecycle import ON_WORKLIST
 from carebridge.diagnostics.models import DiagnosisOrder, Modality, Urgency, kind_of
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.pagination import check_limit, decode_cursor, encode_cursor
 from carebridge.network.models import Facility
@@ -242,7 +240,7 @@ async def worklist(session: AsyncSession, principal: Principal, filters: Filters
              .where(Order.hub_facility_id.in_(hubs), Order.state.in_(STATES), Order.due_at.is_not(None)))
     query = _keyset(_filtered(query, filters, principal), filters, cursor)
     found = (await session.execute(query.limit(limit + 1))).all()
-    today = now.astimezone(ZoneInfo(get_settings().display_timezone)).date()
+    today = now.astimezone(local_zone()).date()
     rows = [_row(tuple(v), readers_of, now, today, english) for v in found[:limit]]
     hints = await preread_hints(session, [r.order.id for r in rows if r.kind == "ecg" and r.patient])
     for row in rows:

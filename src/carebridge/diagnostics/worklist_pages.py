@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +22,7 @@ from carebridge.diagnostics.models import Modality
 from carebridge.diagnostics.worklist_api import UNASSIGNED, turnaround_csv_response
 from carebridge.errors import Conflict, InvalidInput
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.web.deps import CurrentPrincipal, Db
 from carebridge.web.routing import router as make_router
@@ -123,7 +123,7 @@ async def worklist_page(request: Request, db: Db, principal: CurrentPrincipal) -
 def _claim_refusal(exc: Conflict) -> str:
     details = exc.details if isinstance(exc.details, dict) else {}
     if exc.code == "claimed" and details.get("until"):
-        until = dt.datetime.fromisoformat(details["until"]).astimezone(ZoneInfo(get_settings().display_timezone))
+        until = dt.datetime.fromisoformat(details["until"]).astimezone(local_zone())
         return i18n.gettext(N_("%(reader)s is reading this order (claimed until %(until)s).")) % {
             "reader": details.get("reader") or "?", "until": until.strftime("%H:%M")}
     return i18n.gettext(exc.message)

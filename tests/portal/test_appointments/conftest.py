@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from carebridge.auth.models import Role, User
+from carebridge.kit import clock
 from carebridge.network.models import Facility, ServiceKind, ServiceOffering, Tier
 from carebridge.portal.test_appointments import catalogue, slots
 from carebridge.portal.test_appointments.models import CatalogueTest
@@ -82,7 +83,7 @@ async def net(world, db) -> TestNet:  # noqa: ANN001
 
 def at_local(day: dt.date, hhmm: str) -> dt.datetime:
     hours, minutes = map(int, hhmm.split(":"))
-    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=slots.local_zone()).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=clock.local_zone()).astimezone(dt.UTC)
 
 
 async def pay(world, user: User, booking_id: int) -> None:  # noqa: ANN001

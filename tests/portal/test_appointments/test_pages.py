@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from carebridge.portal.test_appointments import slots
+from carebridge.kit import clock
 from carebridge.portal.test_appointments.models import Booking
 from tests.access.conftest import sign_in
 from tests.portal.test_appointments.conftest import TestNet, book_and_pay
@@ -27,7 +27,7 @@ async def test_the_patient_books_an_ecg_at_the_centre_and_cancels(client, world,
     offer = await client.get(f"/portal/tests/offer/{test.id}")
     assert "静坐休息5分钟" in offer.text and 'data-testid="consent"' in offer.text
     slot = (await net.first_slot(world.db, test)).starts_at.isoformat()
-    local_day = (await net.first_slot(world.db, test)).starts_at.astimezone(slots.local_zone()).date()
+    local_day = (await net.first_slot(world.db, test)).starts_at.astimezone(clock.local_zone()).date()
     that_day = await client.get(f"/portal/tests/offer/{test.id}", params={"day": local_day.isoformat()})
     assert f'value="{slot}"' in that_day.text
     refused = await client.post("/portal/tests/book", data={"csrf_token": csrf, "patient_id": net.patient.id,
@@ -81,7 +81,7 @@ async def test_the_facility_checks_in_and_enters_lab_results(client, world, net:
     test = await net.test_at(world.db, net.community, "57698-3")
     booking = await book_and_pay(world, net.patient_user, service.BookingInput(
         net.patient.id, test.id, (await net.first_slot(world.db, test)).starts_at))
-    day = booking.starts_at.astimezone(slots.local_zone()).date().isoformat()
+    day = booking.starts_at.astimezone(clock.local_zone()).date().isoformat()
     csrf = await sign_in(client, world.db, net.community_tech)
     listing = await client.get(f"/facilities/{net.community.id}/tests/appointments/day", params={"day": day})
     assert net.patient.name in listing.text and 'data-action="check_in"' in listing.text

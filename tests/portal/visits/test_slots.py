@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from carebridge.errors import Conflict, Forbidden, InvalidInput
+from carebridge.kit import clock
 from carebridge.portal.visits import service, slots
 from carebridge.portal.visits.models import VisitDay
 from tests.portal.visits.conftest import publish, series_input, tomorrow
@@ -14,7 +15,7 @@ from tests.portal.visits.conftest import publish, series_input, tomorrow
 
 async def test_a_series_makes_slots_at_local_times_with_the_buffer_between(world, net):  # noqa: ANN001
     made = await publish(world, net)
-    local = [s.starts_at.astimezone(slots.zone()).strftime("%H:%M") for s in made]
+    local = [s.starts_at.astimezone(clock.local_zone()).strftime("%H:%M") for s in made]
     assert local == ["09:00", "09:30"]  # 20-minute visits, 10 minutes of buffer, nothing after 10:00
     assert all(s.ends_at - s.starts_at == dt.timedelta(minutes=20) for s in made)
     day = await world.db.get(VisitDay, made[0].day_id)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
-from carebridge.config import get_settings
+from carebridge.kit.clock import local_zone
 
 _PATTERN = re.compile(r"^(\d{8})(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
 
@@ -30,5 +29,5 @@ def device_time(text: str, offset: str = "") -> dt.datetime | None:
         sign = 1 if zone[0] == "+" else -1
         tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])))
     else:
-        tz = ZoneInfo(get_settings().display_timezone)
+        tz = local_zone()
     return naive.replace(tzinfo=tz).astimezone(dt.UTC)

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.access.models import Purpose
 from carebridge.access.service import CAREGIVER_ROLE, PatientAccess, access_patient_side
-from carebridge.audit.access_log import CHINA, AccessLogItem, _did, _names_for, _record_ids, describe
+from carebridge.audit.access_log import AccessLogItem, _did, _names_for, _record_ids, describe
 from carebridge.audit.models import AuditEvent
 from carebridge.auth.models import User
 from carebridge.auth.principal import Principal
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -35,7 +36,7 @@ ACTING_FOR_YOU = N_("Your family member %(name)s %(did)s on %(when)s, acting for
 
 
 def _when(event: AuditEvent) -> str:
-    return event.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return event.at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def explain(event: AuditEvent, names) -> AccessLogItem:  # noqa: ANN001 - access_log's name cache

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.access.service import PatientAccess
 from carebridge.auth.models import User
 from carebridge.config import get_settings
-from carebridge.kit.clock import today_local, utcnow
+from carebridge.kit.clock import local_zone, today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.portal.home_nursing.models import DoctorNursingOrder
@@ -104,7 +103,7 @@ async def _discharge(session: AsyncSession, access: PatientAccess) -> Ground:
         Encounter.encounter_class == INPATIENT, Encounter.ended_at >= since, Encounter.ended_at <= utcnow(),
         access.entry_filter()).order_by(Encounter.ended_at.desc()).limit(1))
     if ended is not None:
-        zone = ZoneInfo(get_settings().display_timezone)
+        zone = local_zone()
         return Ground(DISCHARGE, True, N_("Discharged from hospital on %(date)s"),
                       {"date": ended.astimezone(zone).date().isoformat()})
     return Ground(DISCHARGE, False, N_("No discharge from hospital in the last %(days)s days is recorded"),
@@ -126,7 +125,7 @@ async def _doctor_order(session: AsyncSession, access: PatientAccess, service_co
     if orders:
         order = orders[0]
         doctor = await session.get(User, order.doctor_user_id)
-        zone = ZoneInfo(get_settings().display_timezone)
+        zone = local_zone()
         return Ground(DOCTOR_ORDER, True, N_("Home-nursing order from %(doctor)s, valid until %(date)s"),
                       {"doctor": doctor.display_name if doctor else "",
                        "date": order.valid_until.astimezone(zone).date().isoformat()}, doctor_order_id=order.id)

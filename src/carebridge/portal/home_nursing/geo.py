@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from zoneinfo import ZoneInfo
 
-from carebridge.config import get_settings
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
@@ -25,20 +24,16 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().display_timezone)
-
-
 def window_bounds(day: dt.date, window: str) -> tuple[dt.datetime, dt.datetime]:
     start_hour, end_hour = WINDOWS[window]
-    local = dt.datetime(day.year, day.month, day.day, tzinfo=zone())
+    local = dt.datetime(day.year, day.month, day.day, tzinfo=local_zone())
     return ((local + dt.timedelta(hours=start_hour)).astimezone(dt.UTC),
             (local + dt.timedelta(hours=end_hour)).astimezone(dt.UTC))
 
 
 def window_of(start: dt.datetime) -> tuple[dt.date, str]:
     """The (local day, window name) a stored window start belongs to."""
-    local = start.astimezone(zone())
+    local = start.astimezone(local_zone())
     name = next((n for n, (h, _e) in WINDOWS.items() if h == local.hour), "")
     return local.date(), name
 

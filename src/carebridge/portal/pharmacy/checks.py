@@ -18,6 +18,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.portal.pharmacy import catalogue
@@ -32,7 +33,6 @@ KIND_LABELS = {"allergy": N_("Allergy"), "duplicate": N_("Duplicate therapy"), "
 UNITS = {"mg": ["mg", "mg"], "µg": ["µg", "µg"], "g": ["g", "g"], "IU": ["单位", "IU"], "puff": ["吸", "puffs"]}
 PACKS = {"box": ["盒", "boxes"], "bottle": ["瓶", "bottles"], "pen": ["支", "pens"], "inhaler": ["支", "inhalers"]}
 ACTIVE_STATUSES = ("active", "intended", "on-hold")
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ async def patient_facts(session: AsyncSession, patient: Patient, *, now: dt.date
         atc = code.upper() if system.upper() == "ATC" and code else _atc_by_name(display, by_name)
         if atc and atc not in active:
             active[atc] = ActiveMed(atc, display, by_atc.get(atc))
-    today = now.astimezone(CHINA).date()
+    today = now.astimezone(local_zone()).date()
     return PatientFacts(age_on(patient.birth_date, today), tuple(AllergyNote(d, c) for d, c in allergies),
                         tuple(active.values()))
 

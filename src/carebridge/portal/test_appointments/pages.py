@@ -18,6 +18,7 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, InvalidInput, NotFound
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
@@ -114,7 +115,7 @@ async def find_page(request: Request, db: Db, principal: CurrentPrincipal, code:
 
 
 def _days(open_slots: list[slots.Slot]) -> list[tuple[dt.date, list[slots.Slot]]]:
-    zone = slots.local_zone()
+    zone = local_zone()
     return [(day, list(group)) for day, group in groupby(open_slots, key=lambda s: s.starts_at.astimezone(zone).date())]
 
 

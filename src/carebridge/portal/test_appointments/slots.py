@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.portal.test_appointments.models import CatalogueTest, OpeningHours, SlotCount
 
@@ -41,10 +41,6 @@ class Slot:
     @property
     def free(self) -> int:
         return max(self.capacity - self.taken, 0)
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().display_timezone)
 
 
 def blocks_on(hours: list[OpeningHours], day: dt.date, zone: ZoneInfo) -> list[Block]:

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from carebridge.errors import CareBridgeError, Conflict, InvalidInput, NotFound
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.service import can_manage_facility, get_facility
@@ -166,7 +167,7 @@ async def appointments_page(request: Request, db: Db, principal: CurrentPrincipa
     facility = await get_facility(db, facility_id)
     start, end = slots.local_day_bounds(day)
     rows = await fulfilment.day_list(db, principal, facility.id, start, end)
-    shown = start.astimezone(slots.local_zone()).date()
+    shown = start.astimezone(local_zone()).date()
     built = [await views.booking_view(db, r.booking, frozenset({service.Party.staff})) for r in rows]
     return render(request, "test_appointments/appointments.html", _context(
         facility=facility, rows=list(zip(rows, built, strict=True)), day=shown,
@@ -214,7 +215,7 @@ async def save_results(request: Request, db: Db, principal: CurrentPrincipal, fa
     except InvalidInput as problem:
         await db.rollback()
         return await _results_page(request, db, principal, facility_id, booking_id, _(problem.message), 422)
-    day = booking.starts_at.astimezone(slots.local_zone()).date().isoformat()
+    day = booking.starts_at.astimezone(local_zone()).date().isoformat()
     return RedirectResponse(f"/facilities/{facility_id}/tests/appointments/day?day={day}#b{booking_id}",
                             status_code=303)
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import User
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import N_
 from carebridge.notifications.service import notify_in_their_language
 from carebridge.portal.visits.models import Visit
-from carebridge.portal.visits.slots import zone
 
 KIND = "visit"
 
@@ -37,7 +37,7 @@ async def patient_users(session: AsyncSession, visit: Visit) -> set[int]:
 async def tell(session: AsyncSession, user_ids: Iterable[int], visit: Visit, *, title: str, body: str,
                link: str) -> None:
     """`title` and `body` are msgids with %(time)s, translated per recipient."""
-    params = {"time": visit.starts_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M"), "visit": visit.id}
+    params = {"time": visit.starts_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M"), "visit": visit.id}
     await notify_in_their_language(session, user_ids, kind=KIND, title=title, body=body, params=params, link=link)
 
 

@@ -24,13 +24,13 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from carebridge.kit import i18n
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.portal.visits import billing, notices
 from carebridge.portal.visits.eligibility import require_eligible
 from carebridge.portal.visits.lifecycle import HOLDING, Action, Party, State, next_state
 from carebridge.portal.visits.models import Visit, VisitDay, VisitSlot
-from carebridge.portal.visits.slots import slot_for_booking, zone
+from carebridge.portal.visits.slots import slot_for_booking
 from carebridge.records.models import PatientRegistration
 from carebridge.records.registration import add_registration
 
@@ -54,7 +54,7 @@ class VisitAccess:
 
 
 def local_text(when: dt.datetime) -> str:
-    return when.astimezone(zone()).strftime("%Y-%m-%d %H:%M")
+    return when.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _translated(message: str, **params: Any) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +18,7 @@ from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Forbidden, InvalidInput, NotFound
 from carebridge.kit import i18n
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Department, Facility, PracticeSite, Practitioner
 from carebridge.portal.visits.models import VisitDay, VisitSeries, VisitSlot
@@ -46,17 +45,13 @@ class SeriesInput:
     department_id: int | None = None
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().display_timezone)
-
-
 def local_day(when: dt.datetime) -> dt.date:
-    return when.astimezone(zone()).date()
+    return when.astimezone(local_zone()).date()
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """A local calendar day as a UTC interval."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone())
+    start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
     return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
@@ -102,7 +97,7 @@ def _check(data: SeriesInput, today: dt.date) -> tuple[int, int]:
 
 def slot_times(data: SeriesInput, start: int, end: int, now: dt.datetime) -> dict[dt.date, list[tuple]]:
     """Per local day, the (start, end) UTC pairs of the series' slots that are still in the future."""
-    tz, days = zone(), {}
+    tz, days = local_zone(), {}
     step = dt.timedelta(minutes=data.visit_minutes + data.buffer_minutes)
     length = dt.timedelta(minutes=data.visit_minutes)
     day = data.first_day

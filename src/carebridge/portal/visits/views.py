@@ -15,11 +15,12 @@ from carebridge.access.service import PatientAccess
 from carebridge.auth.models import User
 from carebridge.consultations.room_pages import _room_strings as consultation_room_strings
 from carebridge.kit import i18n
+from carebridge.kit.clock import local_zone
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Department, Facility, Practitioner
 from carebridge.portal.visits.labels import STATE_LABELS
 from carebridge.portal.visits.models import Visit
-from carebridge.portal.visits.slots import OpenSlot, zone
+from carebridge.portal.visits.slots import OpenSlot
 from carebridge.records.models import Allergy, Condition, MedicationStatement
 
 
@@ -67,7 +68,7 @@ async def departments(session: AsyncSession) -> list[tuple[int, str]]:
 def by_local_day(found: list[OpenSlot]) -> list[tuple[dt.date, list[OpenSlot]]]:
     days: dict[dt.date, list[OpenSlot]] = defaultdict(list)
     for slot in found:
-        days[slot.starts_at.astimezone(zone()).date()].append(slot)
+        days[slot.starts_at.astimezone(local_zone()).date()].append(slot)
     return sorted(days.items())
 
 
