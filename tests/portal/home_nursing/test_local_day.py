@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 
 from carebridge.kit import clock
+from carebridge.portal.home_nursing import dispatch
+from tests.portal.home_nursing import helpers
 
 API = "/api/v1/nursing"
 # 01:00 on 24 November in Shanghai, while it is still the 23rd in UTC.
@@ -39,3 +41,14 @@ async def test_years_of_practice_turn_over_on_the_local_anniversary(client, scen
     saved = await client.put(f"{API}/nurses/{nurse_id}/profile", headers=coordinator,
                              json={"license_valid_until": "2028-01-01", "practising_since": ten_years_ago})
     assert saved.json()["years"] == 10
+
+
+async def test_a_licence_must_hold_on_the_visits_local_day(scene, db, settings, monkeypatch) -> None:  # noqa: ANN001
+    # East of UTC+8 a morning window starts on the previous UTC day (08:00 in Tokyo is 23:00 UTC).
+    monkeypatch.setattr(settings, "display_timezone", "Asia/Tokyo")
+    order = await helpers.book(scene, window="morning")
+    nurse = next(c.nurse for c in await dispatch.candidates(db, order) if c.nurse.user.id == scene.nurse_a.id)
+    nurse.profile.license_valid_until = scene.day - dt.timedelta(days=1)
+    await db.flush()
+    found = next(c for c in await dispatch.candidates(db, order) if c.nurse.user.id == scene.nurse_a.id)
+    assert any("Licence" in problem for problem, _params in found.problems)

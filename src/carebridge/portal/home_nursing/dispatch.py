@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carebridge.auth.principal import Principal
 from carebridge.config import get_settings
 from carebridge.errors import Conflict, Forbidden, InvalidInput
-from carebridge.kit.clock import utcnow
+from carebridge.kit.clock import local_zone, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Facility, Practitioner, RosterShift
 from carebridge.portal.home_nursing import billing, notices
@@ -124,7 +124,7 @@ async def _offer_states(session: AsyncSession, order_id: int) -> dict[int, str]:
 
 
 async def candidates(session: AsyncSession, order: NursingOrder) -> list[Candidate]:
-    now, day = utcnow(), order.window_start.date()
+    now, day = utcnow(), order.window_start.astimezone(local_zone()).date()  # the visit's local day
     facility = await session.get(Facility, order.facility_id)
     nurses = await nurses_of(session, order.facility_id)
     ids = [n.practitioner.id for n in nurses]
