@@ -30,6 +30,12 @@ def _tag_and_vr(keyword: str) -> tuple[int, str]:
     return tag, dictionary_VR(tag)
 
 
+def element(dataset: Dataset, tag: int) -> Any:
+    """The element as read: a value too long to read at once (`defer_size`) is None here, where
+    pydicom's `get_item` would read it again from a file the data set does not know."""
+    return dataset._dict[tag]  # noqa: SLF001
+
+
 def value(dataset: Dataset, keyword: str) -> Any:
     """None when absent; a str for text (multiple values joined by backslashes, as sent); an int
     for a single binary integer; CONVERT when only pydicom can say."""
