@@ -16,6 +16,9 @@ from carebridge.errors import NotFound
 
 class BlobStore(Protocol):
     async def put(self, data: bytes) -> str: ...
+    async def put_hashed(self, data: bytes, digest: str) -> str:
+        """`put` when the caller has hashed `data` already (SHA-256, hex), as it arrived."""
+        ...
     async def get(self, digest: str) -> bytes: ...
     async def exists(self, digest: str) -> bool: ...
 
@@ -32,6 +35,10 @@ class LocalBlobStore:
     async def put(self, data: bytes) -> str:
         # Hashing a large object in the worker thread too keeps the event loop free (hashlib drops the GIL).
         return await asyncio.to_thread(self._put, data)
+
+    async def put_hashed(self, data: bytes, digest: str) -> str:
+        await asyncio.to_thread(self._write_once, self._path(digest), data)
+        return digest
 
     def _put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()

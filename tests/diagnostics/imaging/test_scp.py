@@ -4,6 +4,7 @@ refused; what a peer may query; bad files refused while the listener keeps answe
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import struct
 import time
@@ -115,7 +116,7 @@ def test_the_kept_file_has_the_meta_pynetdicom_would_write():
 
     from pynetdicom.dsutils import create_file_meta, encode_file_meta
 
-    from carebridge.diagnostics.imaging.scp import part10_file
+    from carebridge.diagnostics.imaging.part10 import part10_file
 
     body = b"\x08\x00\x16\x00UI\x1a\x001.2.840.10008.5.1.4.1.1.2\x00"
     for sop_class, instance, syntax in [(CTImageStorage, "1.2.3.4.5", ExplicitVRLittleEndian),
@@ -159,7 +160,9 @@ async def test_real_files_in_compressed_and_uncompressed_syntaxes_are_stored_as_
     assert code == 0 and "Received Store Response (Success)" in out, out
     uid = dcmread(path, stop_before_pixels=True).SOPInstanceUID
     row = await db.scalar(select(DicomInstance).where(DicomInstance.sop_instance_uid == uid))
-    stored = dcmread(io.BytesIO(await blobs.get(row.blob_digest)))
+    data = await blobs.get(row.blob_digest)
+    assert hashlib.sha256(data).hexdigest() == row.blob_digest  # hashed as it arrived: store_request.py
+    stored = dcmread(io.BytesIO(data))
     assert stored.SOPInstanceUID == uid and stored.file_meta.TransferSyntaxUID == row.transfer_syntax_uid
 
 

@@ -96,9 +96,12 @@ async def store_instance(session: AsyncSession, blobs: BlobStore, data: bytes, *
                                 order_id=order_id, known=known)
 
 
-async def receive(blobs: BlobStore, data: bytes, *, expected_study_uid: str | None = None) -> Received:
-    """The checks, then the blob. Raises `InvalidDicom`; a refused file is not written."""
-    data = with_preamble(data)
+async def receive(blobs: BlobStore, data: bytes, *, expected_study_uid: str | None = None,
+                  digest: str | None = None) -> Received:
+    """The checks, then the blob. Raises `InvalidDicom`; a refused file is not written. `digest`:
+    the SHA-256 of `data`, when the caller computed it as the bytes arrived (the listener's reader)."""
+    if (completed := with_preamble(data)) is not data:
+        data, digest = completed, None
     parsed = read_part10(data, get_settings().dicom_max_instance_bytes)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
         raise InvalidDicom(Reason.study_mismatch, "the instance belongs to another study than the one addressed")
@@ -108,7 +111,7 @@ async def receive(blobs: BlobStore, data: bytes, *, expected_study_uid: str | No
     # ever names a blob that is not on disk, and the fsyncs happen outside the locks the transaction
     # takes (SQLite's write lock, the study row on PostgreSQL), so parallel associations overlap them.
     # A refusal below leaves the bytes as an unreferenced blob; nothing names it.
-    digest = await blobs.put(data)
+    digest = await blobs.put(data) if digest is None else await blobs.put_hashed(data, digest)
     return Received(data, parsed, digest, waveform)
 
 
