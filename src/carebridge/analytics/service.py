@@ -197,8 +197,9 @@ def _weeks(filters: Filters, cases: list[facts.CaseFacts], breach: dict[int, str
     first = filters.since - dt.timedelta(days=filters.since.weekday())
     starts = [first + dt.timedelta(weeks=i) for i in range((filters.until - first).days // 7 + 1)]
     buckets: dict[dt.date, list[facts.CaseFacts]] = {s: [] for s in starts}
+    zone = local_zone()
     for c in cases:
-        buckets[stats.week_start(c.submitted_at, local_zone())].append(c)
+        buckets[stats.week_start(c.submitted_at, zone)].append(c)
     weeks = []
     for start, group in buckets.items():
         local = [c for c in group if stats.TIER_LEVEL[stats.Tier(tier_of[c.requesting_facility_id])]
