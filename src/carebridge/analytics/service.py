@@ -20,7 +20,7 @@ from carebridge.auth.principal import Principal
 from carebridge.consultations.models import Urgency
 from carebridge.consultations.service import response_target
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import local_zone, utcnow
+from carebridge.kit.clock import local_zone, today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Department
 
@@ -52,7 +52,7 @@ class Filters:
 def make_filters(since: dt.date | None = None, until: dt.date | None = None, urgency: str | None = None,
                  facility_id: int | None = None, *, today: dt.date | None = None) -> Filters:
     """The last 90 days (today included) unless told otherwise; bad input is a clear 422."""
-    today = today or utcnow().astimezone(local_zone()).date()
+    today = today or today_local()
     until = until or today
     since = since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
     if since > until:

@@ -36,7 +36,7 @@ from carebridge.auth.principal import Principal
 from carebridge.diagnostics.lifecycle import State
 from carebridge.diagnostics.models import DiagnosisOrder, DiagnosticStudy
 from carebridge.errors import Forbidden, InvalidInput
-from carebridge.kit.clock import local_zone, utcnow
+from carebridge.kit.clock import local_zone, today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.network.models import Facility
 
@@ -63,7 +63,7 @@ class Period:
 
 def make_period(since: dt.date | None = None, until: dt.date | None = None, hub_id: int | None = None, *,
                 today: dt.date | None = None) -> Period:
-    today = today or utcnow().astimezone(local_zone()).date()
+    today = today or today_local()
     until = until or today
     since = since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
     if since > until:

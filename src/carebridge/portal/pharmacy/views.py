@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carebridge.auth.models import User
-from carebridge.kit.clock import local_zone, utcnow
+from carebridge.kit.clock import today_local, utcnow
 from carebridge.kit.i18n import N_
 from carebridge.kit.i18n import gettext as _
 from carebridge.network.models import Facility
@@ -160,7 +160,7 @@ async def describe(session: AsyncSession, prescription: Prescription, parties: s
     view = PrescriptionView(
         prescription=prescription, current=history[0], history=history, events=events,
         actions=[a.value for a in actions_for(prescription.state, parties)], patient=patient,
-        patient_age=checks.age_on(patient.birth_date, utcnow().astimezone(local_zone()).date()),
+        patient_age=checks.age_on(patient.birth_date, today_local()),
         facility=places.get(prescription.facility_id, ""), pharmacy=places.get(prescription.dispensing_facility_id, ""),
         prescriber=people.get(prescription.prescriber_id, ""), names=people)
     if prescription.kind == "chronic":
