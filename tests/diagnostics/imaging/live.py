@@ -73,11 +73,12 @@ class Listener:
     log: Path
 
 
-def start(url: str, blob_dir: Path, port: int, log: Path) -> Listener:
-    # Two processes whatever the machine: the association may land on the worker, which must die with
-    # the listener it belongs to and leave the port to the restarted one.
+def start(url: str, blob_dir: Path, port: int, log: Path, processes: int = 2) -> Listener:
+    # Two processes whatever the machine by default: the association may land on the worker, which must
+    # die with the listener it belongs to and leave the port to the restarted one.
     env = {**os.environ, "CAREBRIDGE_DATABASE_URL": url, "CAREBRIDGE_BLOB_DIR": str(blob_dir),
-           "CAREBRIDGE_DICOM_PORT": str(port), "CAREBRIDGE_DICOM_LISTENER_PROCESSES": "2", "PYTHONPATH": str(SRC)}
+           "CAREBRIDGE_DICOM_PORT": str(port), "CAREBRIDGE_DICOM_LISTENER_PROCESSES": str(processes),
+           "PYTHONPATH": str(SRC)}
     process = subprocess.Popen([sys.executable, "-m", "carebridge", "dicom", "--no-upgrade"], env=env,
                                stdout=log.open("a"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

@@ -17,11 +17,11 @@ from carebridge.auth import service as auth
 from carebridge.auth.models import Role
 from carebridge.db import make_engine, make_sessionmaker, unit_of_work
 from carebridge.diagnostics import service as diagnosis
+from carebridge.diagnostics.imaging.association_databases import listener_engine
 from carebridge.diagnostics.imaging.known import KnownRows
 from carebridge.diagnostics.imaging.known_writer import HeldWriter
 from carebridge.diagnostics.imaging.parse import InvalidDicom, Reason
 from carebridge.diagnostics.imaging.samples import SeriesSpec, ct_dataset, ct_series
-from carebridge.diagnostics.imaging.scp import listener_engine
 from carebridge.diagnostics.imaging.store import index_known, index_received, receive
 from carebridge.kit.blobs import LocalBlobStore
 from carebridge.records.models import Patient, PatientRegistration
@@ -154,9 +154,34 @@ async def test_a_lost_database_connection_fails_one_object_and_the_next_is_store
     assert await live.instance_count(url) == 5
 
 
-def _send_with_a_restart_between(port: int, url: str) -> list[int]:
-    datasets = [ct_dataset(SeriesSpec(count=6, size=32, study_uid="1.2.826.0.1.3680043.8.498.77",
-                                      series_uid="1.2.826.0.1.3680043.8.498.78"), i) for i in range(6)]
+async def test_connections_lost_between_associations_fail_nothing(tmp_path) -> None:  # noqa: ANN001
+    """The listener keeps an ended association's connections for the next one; PostgreSQL restarted
+    while none is open (connections terminated), the next association stores every object."""
+    if "postgresql" not in ENGINES:
+        pytest.skip("needs PostgreSQL (CAREBRIDGE_TEST_DATABASE_URL)")
+    url = await live.database_url("postgresql", tmp_path, "_idle_lost")
+    await live.arrange(url)
+    # One listener process: the second association is served where the first one's connections wait.
+    listener = await asyncio.to_thread(live.start, url, tmp_path / "blobs", free_port(), tmp_path / "l.log",
+                                       processes=1)
+    try:
+        first = await asyncio.to_thread(_send, listener.port, _series(range(3)))
+        await _terminate_connections(url)
+        second = await asyncio.to_thread(_send, listener.port, _series(range(3, 6)))
+    finally:
+        listener.process.terminate()
+        listener.process.wait(timeout=15)
+    assert first == [0, 0, 0] and second == [0, 0, 0]
+    assert await live.instance_count(url) == 6
+
+
+def _series(numbers: range) -> list:
+    return [ct_dataset(SeriesSpec(count=6, size=32, study_uid="1.2.826.0.1.3680043.8.498.77",
+                                  series_uid="1.2.826.0.1.3680043.8.498.78"), i) for i in numbers]
+
+
+def _send(port: int, datasets: list, before: dict | None = None) -> list[int]:
+    """One association; `before` maps an object's position to what to do just before sending it."""
     ae = AE(ae_title=live.PEER_AE)
     ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.1")
     assoc = ae.associate("127.0.0.1", port, ae_title="CAREBRIDGE")
@@ -164,12 +189,16 @@ def _send_with_a_restart_between(port: int, url: str) -> list[int]:
     statuses = []
     try:
         for i, ds in enumerate(datasets):
-            if i == 3:
-                asyncio.run(_terminate_connections(url))
+            if before and i in before:
+                before[i]()
             statuses.append(assoc.send_c_store(ds).Status)
     finally:
         assoc.release()
     return statuses
+
+
+def _send_with_a_restart_between(port: int, url: str) -> list[int]:
+    return _send(port, _series(range(6)), {3: lambda: asyncio.run(_terminate_connections(url))})
 
 
 async def _terminate_connections(url: str) -> None:

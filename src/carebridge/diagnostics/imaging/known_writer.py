@@ -103,9 +103,13 @@ class PostgresKnownWriter:
             PG_INDEX, *(values[column] for column in COLUMNS), values["size_bytes"], study_id)
         return Indexed(instance_id, order_id) if instance_id is not None else None
 
+    async def ping(self) -> None:
+        await self._connection.fetchval("SELECT 1")
+
 
 class HeldWriter:
-    """A writer on a connection taken from the association's engine for the association's life."""
+    """A writer on a connection taken from an association database's engine, held as long as that database
+    (association_databases.py: across associations)."""
 
     def __init__(self, connection: AsyncConnection, writer: KnownSeriesWriter) -> None:
         self._connection = connection
@@ -125,6 +129,11 @@ class HeldWriter:
             return cls(connection, PostgresKnownWriter(driver))
         await connection.close()  # aiosqlite not inline: not the listener's engine
         return None
+
+    async def ping(self) -> None:
+        """Raises when the connection is gone (on SQLite there is nothing that could go)."""
+        if isinstance(self.writer, PostgresKnownWriter):
+            await self.writer.ping()
 
     async def close(self) -> None:
         await self._connection.close()

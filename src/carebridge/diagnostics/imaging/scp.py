@@ -15,6 +15,7 @@ scope of what it may query and retrieve (query.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import ipaddress
 import logging
@@ -28,6 +29,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import (
     AE,
     AllStoragePresentationContexts,
+    _config,
     build_context,
     evt,
 )
@@ -46,19 +48,17 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
 )
-from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from carebridge.config import Settings
-from carebridge.db import make_sessionmaker, unit_of_work
+from carebridge.db import unit_of_work
 from carebridge.diagnostics.imaging import query, store_request, store_response
+from carebridge.diagnostics.imaging.association_databases import AssociationDatabases
 from carebridge.diagnostics.imaging.known import KnownRows
-from carebridge.diagnostics.imaging.known_writer import HeldWriter, KnownSeriesWriter
 from carebridge.diagnostics.imaging.listener_processes import server_class
 from carebridge.diagnostics.imaging.parse import NATIVE_SYNTAXES, TRANSFER_SYNTAXES, InvalidDicom
 from carebridge.diagnostics.imaging.peers import PeerRef, peer_by_ae
 from carebridge.diagnostics.imaging.reactors import make_event_driven
-from carebridge.diagnostics.imaging.sqlite_inline import inline_engine
 from carebridge.diagnostics.imaging.store import Received, index_known, index_received, receive
 from carebridge.kit.blobs import BlobStore, LocalBlobStore
 
@@ -86,7 +86,19 @@ def _status(code: int, comment: str = "") -> Dataset:
     return status
 
 
+def remember_uid_checks() -> None:
+    """pynetdicom checks every UID of an A-ASSOCIATE-RQ several times while decoding it, turning it
+    into a primitive, negotiating and answering: DCMTK's storescu proposes 128 presentation contexts,
+    some 580 checks and 7 ms of CPU per association here. The check is a function of the UID alone
+    (and of `_config.ENFORCE_UID_CONFORMANCE`, which the listener leaves alone), and `_config.VALIDATORS`
+    is pynetdicom's documented place to replace it: the same check, remembered for the UIDs seen."""
+    check = _config.VALIDATORS["UI"]
+    if not hasattr(check, "cache_info"):  # remembered already (an lru_cache has cache_info)
+        _config.VALIDATORS["UI"] = functools.lru_cache(maxsize=4096)(check)
+
+
 def make_ae(settings: Settings) -> AE:
+    remember_uid_checks()
     ae = AE(ae_title=settings.dicom_ae_title)
     ae.maximum_associations = settings.dicom_max_associations
     ae.maximum_pdu_size = 0  # no limit: senders use large PDUs, far fewer reads and reassemblies per object
@@ -115,10 +127,11 @@ class DicomListener:
     """One listening AE. `start()` binds and returns at once.
 
     Each association's thread runs its handlers' coroutines on an event loop of its own, with a
-    database engine of its own (created on the association's first request, closed when it ends):
-    no hand-over to another thread per object, and on SQLite each thread simply waits for the
-    database's write lock like any other writer. Tests pass their own `loop` and `sessionmaker`:
-    then every coroutine runs on that loop (in the test's transaction)."""
+    database engine of its own (taken on the association's first request, kept for the next
+    association when it ends: association_databases.py): no hand-over to another thread per object,
+    and on SQLite each thread simply waits for the database's write lock like any other writer.
+    Tests pass their own `loop` and `sessionmaker`: then every coroutine runs on that loop (in the
+    test's transaction)."""
 
     def __init__(self, settings: Settings, *, sessionmaker: async_sessionmaker | None = None,
                  blobs: BlobStore | None = None, loop: asyncio.AbstractEventLoop | None = None,
@@ -126,15 +139,13 @@ class DicomListener:
         self.settings = settings
         self._shared_loop = loop
         self._shared_sessionmaker = sessionmaker
-        self._local = threading.local()
-        self._open: set[_ThreadDatabase] = set()
-        self._open_lock = threading.Lock()
         # The listener's blob writes run in the association's thread (blobs fsync before returning).
         self.blobs = blobs or ThreadBlobStore(settings.blob_dir)
         self._server = None
         self.ae = make_ae(settings)
         # dicom_max_associations is the listener's in total, shared by its processes.
         self.ae.maximum_associations = max(1, -(-settings.dicom_max_associations // processes))
+        self._databases = AssociationDatabases(settings.database_url, keep=self.ae.maximum_associations)
 
     @property
     def port(self) -> int:
@@ -164,37 +175,21 @@ class DicomListener:
         senders' to resend), then closes what is left of their databases."""
         if self._server is not None:
             self._server.shutdown()
-        with self._open_lock:
-            left, self._open = list(self._open), set()
-        for database in left:
-            database.close()
+        self._databases.close()
 
     @property
     def sessionmaker(self) -> async_sessionmaker:
         if self._shared_sessionmaker is not None:
             return self._shared_sessionmaker
-        return self._database().sessionmaker
-
-    def _database(self) -> _ThreadDatabase:
-        database = getattr(self._local, "database", None)
-        if database is None:
-            database = self._local.database = _ThreadDatabase(self.settings.database_url)
-            with self._open_lock:
-                self._open.add(database)
-        return database
+        return self._databases.current().sessionmaker
 
     def _call(self, coro: Coroutine) -> Any:
         if self._shared_loop is not None:
             return asyncio.run_coroutine_threadsafe(coro, self._shared_loop).result(CALL_TIMEOUT)
-        return self._database().loop.run_until_complete(coro)
+        return self._databases.current().loop.run_until_complete(coro)
 
     def _on_end(self, _event: evt.Event) -> None:
-        database = getattr(self._local, "database", None)
-        if database is not None:
-            self._local.database = None
-            with self._open_lock:
-                self._open.discard(database)
-            database.close()
+        self._databases.release()
 
     # --- association ------------------------------------------------------------------------
 
@@ -261,7 +256,7 @@ class DicomListener:
         parsed = received.parsed
         if self._shared_sessionmaker is not None or known.lookup(parsed.study_uid, parsed.series_uid) is None:
             return False
-        database = self._database()
+        database = self._databases.current()
         try:
             writer = await database.known_writer()
             return writer is not None and await index_known(
@@ -345,53 +340,6 @@ class DicomListener:
         return found
 
 
-class _ThreadDatabase:
-    """One association thread's event loop and engine."""
-
-    def __init__(self, url: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.engine = listener_engine(url)
-        self.sessionmaker = make_sessionmaker(self.engine)
-        self._held: HeldWriter | None = None
-        self._hot_path = True  # until HeldWriter finds the driver has none
-
-    async def known_writer(self) -> KnownSeriesWriter | None:
-        if self._held is None and self._hot_path:
-            self._held = await HeldWriter.open(self.engine)
-            self._hot_path = self._held is not None
-        return self._held.writer if self._held is not None else None
-
-    async def drop_known_writer(self) -> None:
-        """After the hot path failed: its connection and the pool's idle ones (dead too when the
-        database restarted) are closed, so the next object starts on fresh connections."""
-        held, self._held = self._held, None
-        try:
-            if held is not None:
-                await held.discard()
-        except Exception:  # noqa: BLE001 - closing a dead connection may fail too
-            log.debug("DICOM hot-path connection closed with an error", exc_info=True)
-        finally:
-            await self.engine.dispose()
-
-    async def _dispose(self) -> None:
-        held, self._held = self._held, None
-        try:
-            if held is not None:
-                await held.close()
-        finally:
-            await self.engine.dispose()
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        try:
-            self.loop.run_until_complete(self._dispose())
-        except Exception:  # noqa: BLE001 - closing after an abort: nothing more to save
-            log.debug("DICOM association database closed with an error", exc_info=True)
-        finally:
-            self.loop.close()
-
-
 class ThreadBlobStore(LocalBlobStore):
     """Writes in the calling thread: each association has a thread (and loop) of its own, so
     handing the write to yet another thread would only add two thread switches per object."""
@@ -450,20 +398,3 @@ def move_contexts(refs: list[query.InstanceRef]) -> list:
         if ref.transfer_syntax_uid in NATIVE_SYNTAXES:
             offered.update(("1.2.840.10008.1.2.1", "1.2.840.10008.1.2"))
     return [build_context(uid, sorted(ts)) for uid, ts in list(syntaxes.items())[:128]]
-
-
-def listener_engine(url: str) -> AsyncEngine:
-    """The listener's own engine. On SQLite its commits are synchronous=FULL (fsync of the WAL at
-    every commit): an acknowledged C-STORE must survive a power loss, not only a crash. On
-    PostgreSQL no pre-ping: it costs a round trip per object, and a connection lost meanwhile fails
-    that one C-STORE with 0xA700, which the sender retries."""
-    if not url.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=False, pool_recycle=3600)
-    engine = inline_engine(url)
-    if url.startswith("sqlite"):
-        @sa_event.listens_for(engine.sync_engine, "connect")
-        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-    return engine
