@@ -30,6 +30,9 @@ from carebridge.diagnostics.imaging.known_writer import HeldWriter, KnownSeriesW
 from carebridge.diagnostics.imaging.sqlite_inline import inline_engine
 
 log = logging.getLogger(__name__)
+# Idle databases a listener process keeps at most: enough for modalities sending one after another and
+# a few at once; on PostgreSQL each holds two connections, which the server's max_connections must allow.
+KEPT_IDLE = 4
 
 
 def listener_engine(url: str) -> AsyncEngine:
@@ -116,7 +119,7 @@ class AssociationDatabases:
     """The calling thread's database while it serves an association; `release()` when the
     association ends keeps it for the next one (at most `keep` idle), `close()` ends them all."""
 
-    def __init__(self, url: str, keep: int) -> None:
+    def __init__(self, url: str, keep: int = KEPT_IDLE) -> None:
         self._url = url
         self._keep = keep
         self._local = threading.local()

@@ -145,7 +145,7 @@ class DicomListener:
         self.ae = make_ae(settings)
         # dicom_max_associations is the listener's in total, shared by its processes.
         self.ae.maximum_associations = max(1, -(-settings.dicom_max_associations // processes))
-        self._databases = AssociationDatabases(settings.database_url, keep=self.ae.maximum_associations)
+        self._databases = AssociationDatabases(settings.database_url)
 
     @property
     def port(self) -> int:
