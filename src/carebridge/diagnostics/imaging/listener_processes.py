@@ -88,6 +88,7 @@ def run_listener(settings: Settings, port: int | None = None, listen_fd: int | N
     socket, and `ready_fd`, where it reports that it accepts."""
     from carebridge.diagnostics.imaging.scp import DicomListener
 
+    ignore_pydicom_reading_checks()
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -112,6 +113,18 @@ def run_listener(settings: Settings, port: int | None = None, listen_fd: int | N
     finally:
         listener.stop()
         _stop(workers)
+
+
+def ignore_pydicom_reading_checks() -> None:
+    """pydicom checks each value it reads against the standard, only to warn about it: in this
+    process, every UID of every association request (pynetdicom makes a pydicom UID of each, several
+    times over) and the header values the listener converts. The listener acts on no such warning:
+    parse.py checks what storing relies on itself (and silences them), and a query key only ever
+    becomes a bound parameter. So the checks are switched off with pydicom's documented setting;
+    every value is read exactly as before."""
+    import pydicom.config
+
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 
 def _start_workers(listening: socket.socket, count: int) -> list[subprocess.Popen]:
