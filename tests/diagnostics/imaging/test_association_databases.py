@@ -23,14 +23,16 @@ def _in_threads(count: int, association: Callable[[threading.Barrier], None]) ->
 def test_the_next_association_takes_the_database_the_last_one_left(tmp_path) -> None:  # noqa: ANN001
     databases = AssociationDatabases(f"sqlite+aiosqlite:///{tmp_path / 'index.db'}", keep=1)
     used: list[AssociationDatabase] = []
+    asked_again: list[AssociationDatabase] = []
 
     def association(_barrier: threading.Barrier) -> None:
         used.append(databases.current())
-        assert databases.current() is used[-1]  # one database for the whole association
+        asked_again.append(databases.current())
         databases.release()
 
     for _ in range(3):
         _in_threads(1, association)
+    assert asked_again == used  # one database for the whole association
     assert used[0] is used[1] is used[2]
     databases.close()
     assert used[0].loop.is_closed()

@@ -68,6 +68,10 @@ class KnownSeriesWriter(Protocol):
         Instance UID is indexed already."""
         ...
 
+    async def ping(self) -> None:
+        """Raises when the connection is gone."""
+        ...
+
 
 class SqliteKnownWriter:
     """The listener's own inline connection (sqlite_inline.py), in a transaction of its own."""
@@ -89,6 +93,9 @@ class SqliteKnownWriter:
             return Indexed(inserted[0], counted[0])
 
         return self._connection.write_transaction(write)
+
+    async def ping(self) -> None:
+        """A file: nothing that could go away."""
 
 
 class PostgresKnownWriter:
@@ -131,9 +138,7 @@ class HeldWriter:
         return None
 
     async def ping(self) -> None:
-        """Raises when the connection is gone (on SQLite there is nothing that could go)."""
-        if isinstance(self.writer, PostgresKnownWriter):
-            await self.writer.ping()
+        await self.writer.ping()
 
     async def close(self) -> None:
         await self._connection.close()
