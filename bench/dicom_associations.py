@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dicom_ingest import BIG_ACCESSION, ROOT, TOOL_ENV, cpu_seconds, generate, start, stored_count
+from dicom_ingest import BIG_ACCESSION, ROOT, TOOL_ENV, cpu_seconds, generate, rotated, set_aside, start, stored_count
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,7 +54,7 @@ def measure(peer: str, files: list[Path], scratch: Path, args: argparse.Namespac
         return {"associations_per_s": len(files) / wall, "cpu_ms_per_association": cpu * 1000 / len(files)}
     finally:
         running.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        set_aside(workdir)
 
 
 def report(results: dict[str, list[dict]], args: argparse.Namespace) -> dict:
@@ -80,7 +80,7 @@ def main() -> None:
         files = sorted(folders[0].iterdir())
         results: dict[str, list[dict]] = {p: [] for p in peers}
         for run in range(args.runs):
-            for peer in peers:  # interleaved, so a busy moment on the machine hits every peer alike
+            for peer in rotated(peers, run):  # interleaved: a busy moment on the machine hits every peer alike
                 results[peer].append(measure(peer, files, scratch, args))
                 r = results[peer][-1]
                 print(f"run {run + 1} {peer}: {r['associations_per_s']:.1f} associations/s, "
