@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from dicom_ingest import BIG_ACCESSION, ROOT, TOOL_ENV, cpu_seconds, generate, rotated, set_aside, start, stored_count
+from dicom_ingest import (
+    BIG_ACCESSION,
+    ROOT,
+    TOOL_ENV,
+    cpu_seconds,
+    generate,
+    remove,
+    rotated,
+    set_aside,
+    start,
+    stored_count,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,7 +99,7 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2))
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove(scratch)
 
 
 if __name__ == "__main__":
