@@ -133,11 +133,11 @@ def ignore_pydicom_reading_checks() -> None:
 
 
 def freeze_startup_objects() -> None:
-    """The objects made while the process started (every imported module, the web application's
-    routes and models, the listener's 177 presentation contexts: ~210 MB) live as long as the
-    process. Python's full collections walked all of them again, about 110 ms of CPU each, every few
-    dozen one-image associations here. After a collection of what is garbage already, `gc.freeze()`
-    (the documented way to leave start-up objects out of later collections) moves them out of the
+    """The objects made while the process started (every imported module: SQLAlchemy, pydicom,
+    pynetdicom, the models; the listener's 177 presentation contexts) live as long as the process.
+    Python's full collections walked all of them again, about 110 ms of CPU each, every few dozen
+    one-image associations here. After a collection of what is garbage already, `gc.freeze()` (the
+    documented way to leave start-up objects out of later collections) moves them out of the
     collector's sight, and a full collection takes ~8 ms."""
     gc.collect()
     gc.freeze()
