@@ -20,7 +20,6 @@ import functools
 import gc
 import logging
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -147,24 +146,23 @@ def remember_uid_validity() -> None:
     """pynetdicom asks pydicom's `UID.is_valid` of every UID it sets (only to log a warning), some
     1,400 times per association for DCMTK's storescu and its 128 proposed contexts: a regular
     expression each time, a quarter of the interpreter's time in an association's set-up. The
-    answer depends on the UID's text alone (`uid.py`: at most 64 characters and matching
-    `RE_VALID_UID`), and the same few hundred UIDs come in every association. So in this process the
-    property gives the same answer, remembered per UID."""
+    answer depends on the UID's text alone, and the same few hundred UIDs come in every
+    association. So in this process the property remembers pydicom's own answer per UID."""
     from pydicom.uid import UID
 
-    if UID.is_valid.fget is not _remembered_is_valid:
-        UID.is_valid = property(_remembered_is_valid, doc=UID.is_valid.__doc__)
+    pydicom_answer = UID.is_valid.fget
+    if getattr(pydicom_answer, "cache_info", None) is not None:
+        return  # remembered already
 
+    @functools.lru_cache(maxsize=4096)
+    def answer(text: str) -> bool:
+        return pydicom_answer(UID(text))
 
-def _remembered_is_valid(uid: str) -> bool:
-    return _is_valid_uid(str(uid))
+    def remembered(uid: UID) -> bool:
+        return answer(str(uid))
 
-
-@functools.lru_cache(maxsize=4096)
-def _is_valid_uid(text: str) -> bool:
-    from pydicom.uid import RE_VALID_UID
-
-    return len(text) <= 64 and re.match(RE_VALID_UID, text) is not None
+    remembered.cache_info = answer.cache_info  # type: ignore[attr-defined]
+    UID.is_valid = property(remembered, doc=UID.is_valid.__doc__)
 
 
 def _start_workers(listening: socket.socket, count: int) -> list[subprocess.Popen]:
